@@ -1,0 +1,34 @@
+// swift-tools-version:6.0
+// batchctl: a firectl-style CLI and a local Fireworks-compatible batch gateway. No package dependencies.
+import PackageDescription
+
+// One module per layer of design.md, all under Sources/BatchCore/<Layer>, so the compiler enforces the arrows:
+// batchctl -> CLI -> Client/Server/Engine -> JSONL/API.
+let package = Package(
+    name: "batchctl",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "batchctl", targets: ["batchctl"]),
+        .executable(name: "batchctl-bench", targets: ["batchctl-bench"]),
+        .library(name: "BatchCore", targets: ["BatchJSONL", "BatchAPI", "BatchClient", "BatchEngine", "BatchServer", "BatchCLI"]),
+    ],
+    dependencies: [],
+    targets: [
+        .target(name: "BatchJSONL", path: "Sources/BatchCore/JSONL"),
+        .target(name: "BatchAPI", dependencies: ["BatchJSONL"], path: "Sources/BatchCore/API"),
+        .target(name: "BatchClient", dependencies: ["BatchAPI", "BatchJSONL"], path: "Sources/BatchCore/Client"),
+        .target(name: "BatchEngine", dependencies: ["BatchAPI", "BatchJSONL"], path: "Sources/BatchCore/Engine"),
+        .target(name: "BatchServer", dependencies: ["BatchAPI", "BatchJSONL", "BatchEngine"], path: "Sources/BatchCore/Server"),
+        .target(name: "BatchCLI", dependencies: ["BatchAPI", "BatchJSONL", "BatchClient", "BatchServer", "BatchEngine"],
+                path: "Sources/BatchCore/CLI"),
+        .executableTarget(name: "batchctl", dependencies: ["BatchCLI"], path: "Sources/batchctl"),
+        .executableTarget(name: "batchctl-bench", dependencies: ["BatchCLI", "BatchJSONL", "BatchAPI"], path: "Sources/batchctl-bench"),
+        .testTarget(name: "JSONLTests", dependencies: ["BatchJSONL"]),
+        .testTarget(name: "APITests", dependencies: ["BatchAPI"]),
+        .testTarget(name: "ClientTests", dependencies: ["BatchClient", "BatchAPI"]),
+        .testTarget(name: "EngineTests", dependencies: ["BatchEngine", "BatchAPI"]),
+        .testTarget(name: "ServerTests", dependencies: ["BatchServer", "BatchAPI"]),
+        .testTarget(name: "CLITests", dependencies: ["BatchCLI", "BatchAPI"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["BatchAPI", "BatchJSONL"]),
+    ]
+)

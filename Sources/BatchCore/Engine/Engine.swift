@@ -1,0 +1,2 @@
+// The job engine layer: runs batch inference jobs against an inference backend.
+import BatchAPI
