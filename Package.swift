@@ -22,7 +22,8 @@ let package = Package(
         .target(name: "BatchCLI", dependencies: ["BatchAPI", "BatchJSONL", "BatchClient", "BatchServer", "BatchEngine"],
                 path: "Sources/BatchCore/CLI"),
         .executableTarget(name: "batchctl", dependencies: ["BatchCLI"], path: "Sources/batchctl"),
-        .executableTarget(name: "batchctl-bench", dependencies: ["BatchCLI", "BatchJSONL", "BatchAPI"], path: "Sources/batchctl-bench"),
+        .executableTarget(name: "batchctl-bench", dependencies: ["BatchCLI", "BatchJSONL", "BatchAPI", "BatchEngine", "BatchServer"],
+                         path: "Sources/batchctl-bench", exclude: ["reference"]),
         .testTarget(name: "JSONLTests", dependencies: ["BatchJSONL"]),
         .testTarget(name: "APITests", dependencies: ["BatchAPI"]),
         .testTarget(name: "ClientTests", dependencies: ["BatchClient", "BatchAPI"]),
@@ -30,5 +31,6 @@ let package = Package(
         .testTarget(name: "ServerTests", dependencies: ["BatchServer", "BatchAPI"]),
         .testTarget(name: "CLITests", dependencies: ["BatchCLI", "BatchAPI"]),
         .testTarget(name: "EndToEndTests", dependencies: ["BatchAPI", "BatchJSONL"]),
-    ]
+    ],
+    swiftLanguageModes: [.v5]
 )
