@@ -223,8 +223,10 @@ public final class JobRunner: @unchecked Sendable {
         if isStopped { finishUnfinished(); return }
         let row: InputRow
         do { row = try InputRow(parsing: line) } catch {
-            if finished.contains(OutputStore.lineKey(lineNumber)) { finishUnfinished(); return }
-            finishFailure(customID: nil, lineNumber: lineNumber,
+            let customID = (error as? RowError)?.customID
+            if let customID, spec.skipCustomIDs.contains(customID) || finished.contains(customID) { finishUnfinished(); return }
+            if customID == nil, finished.contains(OutputStore.lineKey(lineNumber)) { finishUnfinished(); return }
+            finishFailure(customID: customID, lineNumber: lineNumber,
                           InferenceFailure(status: 400, message: "line \(lineNumber): \(error)", retryable: false))
             return
         }

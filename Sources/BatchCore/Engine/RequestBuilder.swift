@@ -49,7 +49,9 @@ extension String {
 /// Why a row could not become a request. The row fails alone, with HTTP status 400 in `error-data`.
 public struct RowError: Error, Equatable, Sendable, CustomStringConvertible {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// The row's custom_id when it has a usable one, so that its failure can be joined on it.
+    public var customID: String?
+    public init(_ message: String, customID: String? = nil) { self.message = message; self.customID = customID }
     public var description: String { message }
 }
 
@@ -65,7 +67,7 @@ public struct InputRow: Sendable {
         do { value = try JSONValue(parsing: line) } catch { throw RowError("invalid JSON: \(error)") }
         guard case .object = value else { throw RowError("a row must be a JSON object") }
         guard let id = value["custom_id"]?.stringValue else { throw RowError("missing or non-string \"custom_id\"") }
-        guard let body = value["body"], case .object = body else { throw RowError("missing or non-object \"body\"") }
+        guard let body = value["body"], case .object = body else { throw RowError("missing or non-object \"body\"", customID: id) }
         customID = id
         self.body = body
     }
