@@ -17,6 +17,8 @@ enum Follow {
         var lastProgress: (Date, Int64)?
         var warnedStall = false
         let live = c.streams.showsProgress
+        // Poll quickly at first (short jobs end in a second), then settle at the interval.
+        var pace = min(interval, 0.25)
         while true {
             guard let raw = try client.send(Endpoints.getJob(name)) else { return BatchInferenceJob() }
             let job = try BatchInferenceJob(json: raw)
@@ -47,7 +49,8 @@ enum Follow {
                 }
                 return job
             }
-            var sleep = interval * Double.random(in: 0.9...1.1)
+            var sleep = pace * Double.random(in: 0.9...1.1)
+            pace = min(interval, pace * 2)
             if let timeout {
                 let left = timeout - now.timeIntervalSince(start)
                 if left <= 0 {
@@ -95,6 +98,12 @@ public enum Interrupt {
     nonisolated(unsafe) static var source: DispatchSourceSignal?
 
     static func setMessage(_ m: String?) { lock.lock(); message = m; lock.unlock() }
+
+    /// Hands SIGINT to someone else (the server's graceful shutdown).
+    public static func disable() {
+        source?.cancel()
+        source = nil
+    }
 
     /// Installs the SIGINT handler (called once by main.swift).
     public static func install() {
