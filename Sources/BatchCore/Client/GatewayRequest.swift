@@ -54,6 +54,9 @@ public enum Endpoints {
         GatewayRequest(.post, "\(base(account))/datasets", body: .object([("datasetId", .string(id)), ("dataset", dataset)]))
     }
     public static func getDataset(_ name: ResourceName) -> GatewayRequest { GatewayRequest(.get, "/v1/\(name)") }
+    public static func updateDataset(_ name: ResourceName, fields: JSONValue) -> GatewayRequest {
+        GatewayRequest(.patch, "/v1/\(name)", body: fields)
+    }
     public static func deleteDataset(_ name: ResourceName) -> GatewayRequest { GatewayRequest(.delete, "/v1/\(name)") }
     public static func listDatasets(account: String, query: [(String, String)]) -> GatewayRequest {
         GatewayRequest(.get, "\(base(account))/datasets", query: query)

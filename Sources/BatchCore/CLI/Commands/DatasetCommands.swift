@@ -69,13 +69,15 @@ enum DatasetCommands {
             dataset.source = ("userUploaded", .object([]))
             dataset.exampleCount = Int64(staged.rows)
             dataset.format = format?.uppercased() ?? staged.format
-        } else if let format {
-            dataset.format = format.uppercased()
+        } else {
+            // An empty dataset to upload into later: the gateway still wants an example count.
+            dataset.source = ("userUploaded", .object([]))
+            if let format { dataset.format = format.uppercased() }
         }
         var body: [(String, JSONValue)] = []
         if !dataset.displayName.isEmpty { body.append(("displayName", .string(dataset.displayName))) }
         if let source = dataset.source { body.append(source) }
-        if staged != nil { body.append(("exampleCount", .string(String(dataset.exampleCount)))) }
+        body.append(("exampleCount", .string(String(dataset.exampleCount))))
         if dataset.format != BatchAPI.DatasetFormat.unspecified { body.append(("format", .string(dataset.format))) }
         let created = try client.send(Endpoints.createDataset(account: name.account, id: id, dataset: .object(body)))
         if let staged {
@@ -91,6 +93,8 @@ enum DatasetCommands {
     static func upload(_ c: Context) throws {
         let name = try c.resourceName(c.invocation.positional(0)!, .dataset, what: "dataset")
         let staged = try stage(c, file: c.invocation.positional(1)!, validate: !c.invocation.has("no-validate"))
+        try c.client().send(Endpoints.updateDataset(name, fields: .object([
+            ("exampleCount", .string(String(staged.rows))), ("format", .string(staged.format))])))
         try upload(c, name: name, staged: staged)
         if let final = try c.client().send(Endpoints.getDataset(name)) { c.render([final], kind: .dataset, isList: false) }
     }

@@ -216,10 +216,18 @@ final class Gateway: @unchecked Sendable {
 
     func updateDataset(_ request: HTTPRequest, _ account: String, _ id: String) throws -> HTTPResponse {
         let body = try ProtoObject(readJSON(request))
-        try body.rejectUnknown(["displayName", "name"])
+        try body.rejectUnknown(["displayName", "name", "exampleCount", "format"])
         let updated: Dataset = try store.locked {
             var d = try dataset(account, id)
             if let name = try body.string("displayName") { d.displayName = name }
+            if let count = try body.int64("exampleCount") {
+                guard count >= 0 else { throw GatewayError(.invalidArgument, "exampleCount must not be negative") }
+                d.exampleCount = count
+            }
+            if let format = try body.string("format") {
+                guard BatchAPI.DatasetFormat.all.contains(format) else { throw GatewayError(.invalidArgument, "invalid value for enum field format: \"\(format)\"") }
+                d.format = format
+            }
             d.updateTime = Timestamp.now()
             try store.saveDataset(d, account, id)
             return d
