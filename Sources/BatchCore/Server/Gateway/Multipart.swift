@@ -50,9 +50,13 @@ enum Multipart {
         let opening = Array("--\(boundary)".utf8)
         let delimiter = Array("\r\n--\(boundary)".utf8)
         // The preamble ends at the first boundary line.
-        while find(opening) == nil { guard try fill() else { throw MultipartError(message: "multipart body has no boundary line") }
-            if buffer.count > 1 << 16 { throw MultipartError(message: "multipart preamble too long") } }
-        buffer.removeSubrange(0..<(find(opening)! + opening.count))
+        var start = find(opening)
+        while start == nil {
+            if buffer.count > 1 << 16 { throw MultipartError(message: "multipart preamble too long") }
+            guard try fill() else { throw MultipartError(message: "multipart body has no boundary line") }
+            start = find(opening)
+        }
+        buffer.removeSubrange(0..<(start! + opening.count))
         while true {
             // After a boundary: "--" ends the body, CRLF starts a part.
             while buffer.count < 2 { guard try fill() else { throw MultipartError(message: "multipart body ends early") } }

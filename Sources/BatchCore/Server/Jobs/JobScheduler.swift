@@ -166,7 +166,7 @@ final class JobScheduler: @unchecked Sendable {
             if let problem = report.firstProblem {
                 let file = (input as NSString).lastPathComponent
                 finish(account, id, state: JobState.failed, status: ResourceStatus(code: "INVALID_ARGUMENT",
-                    message: "Dataset has a syntax error: \(problem.reason) on \(file):\(problem.line)"))
+                    message: "Dataset has a syntax error: invalid row on \(file):\(problem.line): \(problem.reason)"))
                 // A job that never ran leaves no output dataset behind.
                 if let out = ResourceName(job.outputDatasetId, kind: .dataset), store.datasetFiles(account, out.id).isEmpty {
                     try? store.deleteDataset(account, out.id)
@@ -174,7 +174,7 @@ final class JobScheduler: @unchecked Sendable {
                 return
             }
             job = update(account, id) { j in
-                j.state = JobState.pending
+                if j.state == JobState.validating { j.state = JobState.pending }
                 j.lifecycle = j.lifecycle ?? JobLifecycle()
                 j.lifecycle?.validatedTime = Timestamp.now()
             } ?? job
@@ -213,11 +213,13 @@ final class JobScheduler: @unchecked Sendable {
         let shuttingDown = stopping
         lock.unlock()
         if shuttingDown { return }
-        _ = update(account, id) { j in
-            j.state = JobState.running
+        let started = update(account, id) { j in
+            if j.state == JobState.pending || j.state == JobState.validating { j.state = JobState.running }
             if j.lifecycle?.runStartTime == nil { j.lifecycle = j.lifecycle ?? JobLifecycle(); j.lifecycle?.runStartTime = Timestamp.now() }
             if j.jobProgress == nil { j.jobProgress = JobProgress() }
         }
+        // A cancel or delete that arrived while the job was being validated or queued stops it before any row.
+        if let state = started?.state, state == JobState.cancelling || state == JobState.deletingCleaningUp { runner.cancel() }
         var lastPersist = Date.distantPast
         let outcome = runner.run { [self] counters in
             let now = Date()
