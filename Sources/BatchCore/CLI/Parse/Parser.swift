@@ -188,10 +188,8 @@ public enum Parser {
         if first == "help" {
             let topic = Array(words.dropFirst())
             if topic.isEmpty { return (help, [], .top) }
-            let (cmd, _, _) = try resolveCommand(words: topic, wantsHelp: true, wantsVersion: false)
-            return (help, [], cmd.verb == nil && CommandTable.verbs(of: cmd.noun).isEmpty == false && topic.count == 1
-                        && !(CommandTable.noun(named: cmd.noun)?.runsWithoutVerb ?? false)
-                        ? .noun(cmd.noun) : .command(cmd.id))
+            let (_, _, inner) = try resolveCommand(words: topic, wantsHelp: true, wantsVersion: false)
+            return (help, [], inner ?? .top)
         }
 
         var noun: NounSpec?
