@@ -112,6 +112,8 @@ final class HTTPConnection {
                 return .close
             case .tooLarge:
                 response = .error(.contentTooLarge, error.description)
+                // The client means to send more than we take: draining it would only waste both sides' time.
+                mustClose = true
             case .malformed:
                 response = .error(.badRequest, error.description)
                 mustClose = true
@@ -191,13 +193,11 @@ final class HTTPConnection {
                 if headDeadline == nil {
                     headDeadline = monotonicNanoseconds() &+ nanoseconds(configuration.headerReadTimeout)
                 }
-                if let found = findEndOfHead(from: scanned) {
-                    return .head(length: found.length, consumed: found.consumed)
-                }
                 if !requestLineChecked {
                     if let newline = memchr(buffer + start, Int32(lineFeed), count) {
-                        let length = buffer.distance(to: newline.assumingMemoryBound(to: UInt8.self))
-                        if length > configuration.maxRequestLineBytes + 1 {
+                        var length = buffer.distance(to: newline.assumingMemoryBound(to: UInt8.self)) - start
+                        if length > 0 && buffer[start + length - 1] == carriageReturn { length -= 1 }
+                        if length > configuration.maxRequestLineBytes {
                             return .failed(HTTPError(.uriTooLong, "request line longer than \(configuration.maxRequestLineBytes) bytes"))
                         }
                         requestLineChecked = true
@@ -205,7 +205,11 @@ final class HTTPConnection {
                         return .failed(HTTPError(.uriTooLong, "request line longer than \(configuration.maxRequestLineBytes) bytes"))
                     }
                 }
-                if count >= configuration.maxHeaderBytes {
+                let found = findEndOfHead(from: scanned)
+                if let found, found.length <= configuration.maxHeaderBytes {
+                    return .head(length: found.length, consumed: found.consumed)
+                }
+                if found != nil || count > configuration.maxHeaderBytes {
                     return .failed(HTTPError(.requestHeaderFieldsTooLarge,
                                              "request header block larger than \(configuration.maxHeaderBytes) bytes"))
                 }
