@@ -7,7 +7,8 @@ private let lineFeed: UInt8 = 0x0A
 final class HTTPConnection {
     let fd: Int32
     let id: Int
-    private unowned let server: HTTPServer
+    /// Strong: a connection may outlive `stop()` (a handler stuck past the grace period) and the server with it.
+    private let server: HTTPServer
     private let configuration: HTTPServer.Configuration
     private let remoteAddress: String
     private let acceptedAt: UInt64

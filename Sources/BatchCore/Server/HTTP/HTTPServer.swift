@@ -303,6 +303,7 @@ public final class HTTPServer: @unchecked Sendable {
             let canAnswer = rejectionsInFlight < 16
             if canAnswer { rejectionsInFlight += 1 }
             condition.unlock()
+            report("connection limit of \(configuration.maxConnections) reached: \(remoteAddress) answered 503")
             if canAnswer {
                 if !spawnDetachedThread(stackSize: 256 * 1024, { [self] in rejectOverCapacity(client) }) {
                     close(client)
