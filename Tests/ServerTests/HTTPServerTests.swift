@@ -279,6 +279,9 @@ final class HTTPServerTests: XCTestCase {
         let port = try start(configure: { $0.log = { lines.append($0) } })
         let client = try RawHTTPClient(port: port)
         _ = try client.sendAndRead("GET /v1/x?token=secret123 HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer key456\r\n\r\n")
+        // The line is written once the response is out, so it may trail the client's read a little.
+        let deadline = Date(timeIntervalSinceNow: 2)
+        while lines.all.isEmpty && Date() < deadline { usleep(1_000) }
         let logged = lines.all
         XCTAssertEqual(logged.count, 1)
         let line = logged.first ?? ""
