@@ -191,4 +191,47 @@ final class HTTPMalformedRequestTests: XCTestCase {
         let client = try RawHTTPClient(port: bigPort)
         XCTAssertEqual(try client.sendAndRead("GET / HTTP/1.1\r\nHost: t\r\n\r\n").body.count, 8 << 20)
     }
+
+    func testMutatedRequestsNeverBreakTheServer() throws {
+        let seeds = [
+            "GET /v1/a?b=c HTTP/1.1\r\nHost: t\r\nConnection: keep-alive\r\n\r\n",
+            "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello",
+            "PUT /y HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+            "GET / HTTP/1.0\r\nRange: bytes=0-1\r\n\r\n",
+        ].map { Array($0.utf8) }
+        let specials: [UInt8] = [0x00, 0x0A, 0x0D, 0x20, 0x3A, 0x25, 0xFF, 0x09, 0x30, 0x66]
+        var random = SplitMix64(seed: 0x5EED)
+        for round in 0..<300 {
+            var bytes = seeds[round % seeds.count]
+            for _ in 0...(random.next() % 4) {
+                let position = Int(random.next() % UInt64(bytes.count))
+                switch random.next() % 4 {
+                case 0: bytes[position] = specials[Int(random.next() % UInt64(specials.count))]
+                case 1: bytes.insert(specials[Int(random.next() % UInt64(specials.count))], at: position)
+                case 2: bytes.remove(at: position)
+                default: bytes[position] = UInt8(truncatingIfNeeded: random.next())
+                }
+            }
+            let client = try RawHTTPClient(port: port, receiveTimeout: 2)
+            try? client.send(bytes)
+            // End of input: the server must answer or close now instead of waiting for more.
+            shutdown(client.fd, Int32(SHUT_WR))
+            var sink = [UInt8](repeating: 0, count: 4096)
+            while recv(client.fd, &sink, sink.count, 0) > 0 {}
+        }
+        try assertStillServing()
+    }
+}
+
+/// A small seeded generator, so that a failing mutation can be replayed.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }
