@@ -174,16 +174,17 @@ public final class HTTPServer: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Blocks until one of `signals` arrives and returns it. The signals' default action is restored
-    /// afterwards, so a second Ctrl-C during a graceful stop ends the process.
+    /// Blocks until one of `signals` arrives and returns it. The signals' previous dispositions (normally the
+    /// default action) are restored afterwards, so a second Ctrl-C during a graceful stop ends the process.
     public static func waitForSignal(_ signals: [Int32] = [SIGINT, SIGTERM]) -> Int32 {
         let received = DispatchSemaphore(value: 0)
         let lock = NSLock()
         var which: Int32 = 0
         var sources: [DispatchSourceSignal] = []
+        var previous: [(Int32, __sighandler_t?)] = []
         for number in signals {
             // Dispatch sees a signal only if its default action (terminate) is disabled.
-            signal(number, SIG_IGN)
+            previous.append((number, signal(number, SIG_IGN)))
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
                 lock.lock()
@@ -196,7 +197,7 @@ public final class HTTPServer: @unchecked Sendable {
         }
         received.wait()
         for source in sources { source.cancel() }
-        for number in signals { signal(number, SIG_DFL) }
+        for (number, handler) in previous { signal(number, handler) }
         lock.lock()
         defer { lock.unlock() }
         return which
