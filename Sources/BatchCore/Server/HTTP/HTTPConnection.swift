@@ -100,7 +100,7 @@ final class HTTPConnection {
                                       headers: head.headers, body: body, remoteAddress: remoteAddress)
         } catch {
             let httpError = error as? HTTPError ?? HTTPError(.badRequest, "malformed request target")
-            return answer(httpError, request: nil, startedAt: startedAt, bodyComplete: body.isComplete)
+            return answer(httpError, request: nil, startedAt: startedAt)
         }
 
         var response: HTTPResponse
@@ -109,7 +109,8 @@ final class HTTPConnection {
         } catch let error as HTTPBodyError {
             switch error {
             case .incomplete, .readFailed:
-                log(request.method, request.rawPath, status: 0, bytes: 0, startedAt: startedAt)
+                // Nobody is left to answer; 499 is nginx's log code for a client that closed its request.
+                log(request.method, request.rawPath, status: 499, bytes: 0, startedAt: startedAt)
                 return .close
             case .tooLarge:
                 response = .error(.contentTooLarge, error.description)
@@ -156,7 +157,7 @@ final class HTTPConnection {
     }
 
     /// Answers a request the server itself refuses, then closes.
-    private func answer(_ error: HTTPError, request: HTTPRequest?, startedAt: UInt64, bodyComplete: Bool = false) -> Outcome {
+    private func answer(_ error: HTTPError, request: HTTPRequest?, startedAt: UInt64) -> Outcome {
         let written = write(.error(error.status, error.message), for: request, close: true)
         log(request?.method ?? "-", request?.rawPath ?? "-", status: written.status, bytes: written.bytes, startedAt: startedAt)
         return .closeAfterDraining
