@@ -146,6 +146,8 @@ public final class HTTPServer: @unchecked Sendable {
     public func stop(gracePeriod: TimeInterval = 10) {
         condition.lock()
         guard state == .running else {
+            // A concurrent caller also returns only once the server is down.
+            while state == .stopping { condition.wait() }
             condition.unlock()
             return
         }
@@ -171,6 +173,7 @@ public final class HTTPServer: @unchecked Sendable {
         }
         // Otherwise the pipe is left open: a straggling thread may still poll it, and a reused number would lie.
         state = .stopped
+        condition.broadcast()
         condition.unlock()
     }
 
