@@ -38,7 +38,8 @@ private struct HTTPBenchOptions {
                 usage: batchctl-bench http [--seconds N] [--connections N] [--threads N] [--file-mb N] [--runs N]
                                            [--requests-only | --files-only]
                   requests: wrk -tTHREADS -cCONNECTIONS -dSECONDS against an in-process HTTPServer (~600-byte JSON)
-                  files:    curl download of a FILE-MB file from HTTPServer and from nginx, median of RUNS each
+                  files:    curl download and upload (PUT) of a FILE-MB file with HTTPServer and with nginx,
+                            median of RUNS each
                 """)
                 exit(0)
             default:
@@ -103,8 +104,15 @@ private func benchFileDownload(_ options: HTTPBenchOptions) throws {
     let size = options.fileMegabytes << 20
     try writeSampleFile(filePath, size: size)
 
+    let uploadPath = directory + "/www/uploaded-by-server.bin"
     let server = HTTPServer(configuration: .init()) { request in
-        try HTTPResponse.file(atPath: filePath, for: request)
+        guard request.method == "PUT" else { return try HTTPResponse.file(atPath: filePath, for: request) }
+        // What the gateway's upload handler will do: stream the body to a file, whatever its size.
+        let fd = open(uploadPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw HTTPError(.internalServerError, "cannot create \(uploadPath)") }
+        defer { close(fd) }
+        _ = try request.body.write(toFileDescriptor: fd)
+        return .json("{}", status: .created)
     }
     let ours = try server.start()
     defer { server.stop(gracePeriod: 2) }
@@ -129,6 +137,8 @@ private func benchFileDownload(_ options: HTTPBenchOptions) throws {
             root \(directory)/www;
             access_log off;
             sendfile on;
+            dav_methods PUT;
+            client_max_body_size 0;
         }
     }
     """
@@ -162,6 +172,34 @@ private func benchFileDownload(_ options: HTTPBenchOptions) throws {
     if let mine = medians["HTTPServer"], let theirs = medians["nginx"], theirs > 0 {
         print(String(format: "  ratio HTTPServer/nginx: %.2fx (target >= 0.5x)", mine / theirs))
     }
+
+    // Uploads: nginx's WebDAV PUT also spools the body to disk, so both sides do the same work.
+    let uploads = [("HTTPServer", "http://\(ours)/upload.bin"), ("nginx", "http://127.0.0.1:\(nginxPort)/uploaded-by-nginx.bin")]
+    print("uploads: curl -T of the same file, body streamed to a file on the server, median of \(options.runs)")
+    var uploadMedians: [String: Double] = [:]
+    for (name, url) in uploads {
+        var rates: [Double] = []
+        for _ in 0..<options.runs {
+            rates.append(try upload(curl, filePath, to: url, expectedSize: size))
+        }
+        let median = rates.sorted()[rates.count / 2]
+        uploadMedians[name] = median
+        let all = rates.map { String(format: "%.0f", $0 / 1_048_576) }.joined(separator: ", ")
+        print(String(format: "  %@: %.0f MiB/s (runs: %@ MiB/s)", name, median / 1_048_576, all))
+    }
+    if let mine = uploadMedians["HTTPServer"], let theirs = uploadMedians["nginx"], theirs > 0 {
+        print(String(format: "  ratio HTTPServer/nginx: %.2fx", mine / theirs))
+    }
+}
+
+/// Bytes per second of one curl upload with PUT.
+private func upload(_ curl: String, _ path: String, to url: String, expectedSize: Int) throws -> Double {
+    let output = try run(curl, ["-s", "-T", path, "-o", "/dev/null", "-w", "%{http_code} %{size_upload} %{time_total}", url])
+    let fields = output.split(separator: " ")
+    guard fields.count == 3, fields[0].hasPrefix("2"), Int(fields[1]) == expectedSize, let seconds = Double(fields[2]), seconds > 0 else {
+        throw HTTPBenchError(description: "upload to \(url) failed: \(output)")
+    }
+    return Double(expectedSize) / seconds
 }
 
 /// Bytes per second of one curl download, after checking that the whole file arrived.
