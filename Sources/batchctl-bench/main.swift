@@ -1,2 +1,15 @@
 // Benchmarks for the targets of design.md, each side by side with its reference.
-print("batchctl-bench")
+import Foundation
+
+let benchArguments = Array(CommandLine.arguments.dropFirst())
+switch benchArguments.first {
+case "http":
+    do {
+        try runHTTPBench(arguments: Array(benchArguments.dropFirst()))
+    } catch {
+        FileHandle.standardError.write(Data("batchctl-bench http: \(error)\n".utf8))
+        exit(1)
+    }
+default:
+    print("batchctl-bench")
+}

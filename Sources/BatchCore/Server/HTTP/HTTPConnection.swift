@@ -7,7 +7,8 @@ private let lineFeed: UInt8 = 0x0A
 final class HTTPConnection {
     let fd: Int32
     let id: Int
-    private unowned let server: HTTPServer
+    /// Strong: a connection may outlive `stop()` (a handler stuck past the grace period) and the server with it.
+    private let server: HTTPServer
     private let configuration: HTTPServer.Configuration
     private let remoteAddress: String
     private let acceptedAt: UInt64
@@ -99,7 +100,7 @@ final class HTTPConnection {
                                       headers: head.headers, body: body, remoteAddress: remoteAddress)
         } catch {
             let httpError = error as? HTTPError ?? HTTPError(.badRequest, "malformed request target")
-            return answer(httpError, request: nil, startedAt: startedAt, bodyComplete: body.isComplete)
+            return answer(httpError, request: nil, startedAt: startedAt)
         }
 
         var response: HTTPResponse
@@ -108,10 +109,13 @@ final class HTTPConnection {
         } catch let error as HTTPBodyError {
             switch error {
             case .incomplete, .readFailed:
-                log(request.method, request.rawPath, status: 0, bytes: 0, startedAt: startedAt)
+                // Nobody is left to answer; 499 is nginx's log code for a client that closed its request.
+                log(request.method, request.rawPath, status: 499, bytes: 0, startedAt: startedAt)
                 return .close
             case .tooLarge:
                 response = .error(.contentTooLarge, error.description)
+                // The client means to send more than we take: draining it would only waste both sides' time.
+                mustClose = true
             case .malformed:
                 response = .error(.badRequest, error.description)
                 mustClose = true
@@ -153,7 +157,7 @@ final class HTTPConnection {
     }
 
     /// Answers a request the server itself refuses, then closes.
-    private func answer(_ error: HTTPError, request: HTTPRequest?, startedAt: UInt64, bodyComplete: Bool = false) -> Outcome {
+    private func answer(_ error: HTTPError, request: HTTPRequest?, startedAt: UInt64) -> Outcome {
         let written = write(.error(error.status, error.message), for: request, close: true)
         log(request?.method ?? "-", request?.rawPath ?? "-", status: written.status, bytes: written.bytes, startedAt: startedAt)
         return .closeAfterDraining
@@ -191,13 +195,11 @@ final class HTTPConnection {
                 if headDeadline == nil {
                     headDeadline = monotonicNanoseconds() &+ nanoseconds(configuration.headerReadTimeout)
                 }
-                if let found = findEndOfHead(from: scanned) {
-                    return .head(length: found.length, consumed: found.consumed)
-                }
                 if !requestLineChecked {
                     if let newline = memchr(buffer + start, Int32(lineFeed), count) {
-                        let length = buffer.distance(to: newline.assumingMemoryBound(to: UInt8.self))
-                        if length > configuration.maxRequestLineBytes + 1 {
+                        var length = buffer.distance(to: newline.assumingMemoryBound(to: UInt8.self)) - start
+                        if length > 0 && buffer[start + length - 1] == carriageReturn { length -= 1 }
+                        if length > configuration.maxRequestLineBytes {
                             return .failed(HTTPError(.uriTooLong, "request line longer than \(configuration.maxRequestLineBytes) bytes"))
                         }
                         requestLineChecked = true
@@ -205,7 +207,11 @@ final class HTTPConnection {
                         return .failed(HTTPError(.uriTooLong, "request line longer than \(configuration.maxRequestLineBytes) bytes"))
                     }
                 }
-                if count >= configuration.maxHeaderBytes {
+                let found = findEndOfHead(from: scanned)
+                if let found, found.length <= configuration.maxHeaderBytes {
+                    return .head(length: found.length, consumed: found.consumed)
+                }
+                if found != nil || count > configuration.maxHeaderBytes {
                     return .failed(HTTPError(.requestHeaderFieldsTooLarge,
                                              "request header block larger than \(configuration.maxHeaderBytes) bytes"))
                 }

@@ -146,6 +146,8 @@ public final class HTTPServer: @unchecked Sendable {
     public func stop(gracePeriod: TimeInterval = 10) {
         condition.lock()
         guard state == .running else {
+            // A concurrent caller also returns only once the server is down.
+            while state == .stopping { condition.wait() }
             condition.unlock()
             return
         }
@@ -171,19 +173,21 @@ public final class HTTPServer: @unchecked Sendable {
         }
         // Otherwise the pipe is left open: a straggling thread may still poll it, and a reused number would lie.
         state = .stopped
+        condition.broadcast()
         condition.unlock()
     }
 
-    /// Blocks until one of `signals` arrives and returns it. The signals' default action is restored
-    /// afterwards, so a second Ctrl-C during a graceful stop ends the process.
+    /// Blocks until one of `signals` arrives and returns it. The signals' previous dispositions (normally the
+    /// default action) are restored afterwards, so a second Ctrl-C during a graceful stop ends the process.
     public static func waitForSignal(_ signals: [Int32] = [SIGINT, SIGTERM]) -> Int32 {
         let received = DispatchSemaphore(value: 0)
         let lock = NSLock()
         var which: Int32 = 0
         var sources: [DispatchSourceSignal] = []
+        var previous: [(Int32, __sighandler_t?)] = []
         for number in signals {
             // Dispatch sees a signal only if its default action (terminate) is disabled.
-            signal(number, SIG_IGN)
+            previous.append((number, signal(number, SIG_IGN)))
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
                 lock.lock()
@@ -196,7 +200,7 @@ public final class HTTPServer: @unchecked Sendable {
         }
         received.wait()
         for source in sources { source.cancel() }
-        for number in signals { signal(number, SIG_DFL) }
+        for (number, handler) in previous { signal(number, handler) }
         lock.lock()
         defer { lock.unlock() }
         return which
@@ -303,6 +307,7 @@ public final class HTTPServer: @unchecked Sendable {
             let canAnswer = rejectionsInFlight < 16
             if canAnswer { rejectionsInFlight += 1 }
             condition.unlock()
+            report("connection limit of \(configuration.maxConnections) reached: \(remoteAddress) answered 503")
             if canAnswer {
                 if !spawnDetachedThread(stackSize: 256 * 1024, { [self] in rejectOverCapacity(client) }) {
                     close(client)
