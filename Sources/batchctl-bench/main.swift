@@ -10,6 +10,13 @@ case "http":
         FileHandle.standardError.write(Data("batchctl-bench http: \(error)\n".utf8))
         exit(1)
     }
+case "startup":
+    do {
+        try runStartupBench(arguments: Array(benchArguments.dropFirst()))
+    } catch {
+        FileHandle.standardError.write(Data("batchctl-bench startup: \(error)\n".utf8))
+        exit(1)
+    }
 default:
-    print("batchctl-bench")
+    print("usage: batchctl-bench http|startup|validate|engine [options]")
 }

@@ -1,0 +1,93 @@
+// The wire contract: protojson rules, resource names, times, durations and both error shapes.
+import BatchAPI
+import BatchJSONL
+import XCTest
+
+final class WireTypesTests: XCTestCase {
+    func testDatasetRoundTripKeepsUnpopulatedFieldsAndInt64Strings() throws {
+        let text = #"{"datasetId":"x","dataset":{"user_uploaded":{},"example_count":3,"format":"CHAT"}}"#
+        let body = try ProtoObject(JSONValue(parsing: text))
+        var d = try Dataset(json: body.value("dataset")!, strict: true)
+        XCTAssertEqual(d.exampleCount, 3, "a number is accepted for an int64")
+        d.name = "accounts/a/datasets/x"
+        let out = d.json
+        XCTAssertEqual(out["exampleCount"], .string("3"), "int64 goes out as a string")
+        XCTAssertEqual(out["displayName"], .string(""), "unpopulated fields are present")
+        XCTAssertEqual(out["createTime"], .null, "an unset message is null")
+        XCTAssertEqual(out["userUploaded"], .object([]))
+        XCTAssertNil(out["evaluationResult"], "unset oneof members are omitted")
+        XCTAssertEqual(try Dataset(json: out), d, "round trip")
+    }
+
+    func testUnknownFieldsAndBadEnumsAreRefusedInRequests() {
+        XCTAssertThrowsError(try Dataset(json: JSONValue(parsing: #"{"foo": 1}"#), strict: true)) { error in
+            XCTAssertEqual((error as? ProtoJSONError)?.message, #"unknown field "foo" in dataset"#)
+        }
+        XCTAssertNoThrow(try Dataset(json: JSONValue(parsing: #"{"foo": 1}"#)), "answers from a newer gateway are read leniently")
+        XCTAssertThrowsError(try BatchInferenceJob(json: JSONValue(parsing: #"{"precision": "FP99"}"#), strict: true))
+        XCTAssertThrowsError(try BatchInferenceJob(json: JSONValue(parsing: #"{"inferenceParameters": {"extraBody": "[1]"}}"#), strict: true))
+        XCTAssertThrowsError(try BatchInferenceJob(json: JSONValue(parsing: #"{"inferenceParameters": {"maxTokens": 99999999999}}"#), strict: true))
+    }
+
+    func testJobCreateBodyHasOnlyWhatIsSet() throws {
+        var job = BatchInferenceJob()
+        job.model = "m"
+        job.inputDatasetId = "accounts/a/datasets/d"
+        var p = InferenceParameters()
+        p.temperature = 0.7
+        p.extraBody = #"{"stop":["\n"]}"#
+        job.inferenceParameters = p
+        XCTAssertEqual(job.createBody.compactText,
+                       #"{"model":"m","inputDatasetId":"accounts/a/datasets/d","inferenceParameters":{"temperature":0.7,"extraBody":"{\"stop\":[\"\\n\"]}"}}"#)
+        let full = job.json
+        XCTAssertEqual(full["jobProgress"], .null)
+        XCTAssertEqual(full["state"], .string("JOB_STATE_UNSPECIFIED"))
+        XCTAssertEqual(try BatchInferenceJob(json: full), job)
+    }
+
+    func testResourceNames() {
+        XCTAssertNil(ResourceID.problem("my-ds-1"))
+        XCTAssertNotNil(ResourceID.problem(""))
+        XCTAssertNotNil(ResourceID.problem("UPPER"))
+        XCTAssertNotNil(ResourceID.problem("1abc"))
+        XCTAssertNotNil(ResourceID.problem("-a"))
+        XCTAssertNotNil(ResourceID.problem("a-"))
+        XCTAssertNotNil(ResourceID.problem("../etc"))
+        XCTAssertNotNil(ResourceID.problem(String(repeating: "a", count: 64)))
+        XCTAssertEqual(try ResourceName.parse("ds", kind: .dataset, defaultAccount: "acct").get().description, "accounts/acct/datasets/ds")
+        XCTAssertEqual(try ResourceName.parse("accounts/b/datasets/ds", kind: .dataset, defaultAccount: "acct").get().account, "b")
+        XCTAssertThrowsError(try ResourceName.parse("accounts/b/batchInferenceJobs/j", kind: .dataset, defaultAccount: "a").get())
+        XCTAssertThrowsError(try ResourceName.parse("accounts/b/datasets/../x", kind: .dataset, defaultAccount: "a").get())
+    }
+
+    func testTimestampsAndDurations() throws {
+        let date = try XCTUnwrap(Timestamp.date(from: "2026-08-30T03:48:42.645723Z"))
+        XCTAssertEqual(Timestamp.string(from: date), "2026-08-30T03:48:42.645723Z")
+        XCTAssertEqual(Timestamp.date(from: "2026-08-30T05:48:42+02:00")?.timeIntervalSince1970, Timestamp.date(from: "2026-08-30T03:48:42Z")?.timeIntervalSince1970)
+        XCTAssertNil(Timestamp.date(from: "yesterday"))
+        XCTAssertEqual(Duration.seconds(from: "30s"), 30)
+        XCTAssertEqual(Duration.seconds(from: "2m"), 120)
+        XCTAssertEqual(Duration.seconds(from: "1h30m"), 5400)
+        XCTAssertEqual(Duration.seconds(from: "86400s"), 86400)
+        XCTAssertEqual(Duration.seconds(from: "500ms"), 0.5)
+        XCTAssertNil(Duration.seconds(from: "10"), "a bare number has no unit")
+        XCTAssertNil(Duration.seconds(from: "1x"))
+        XCTAssertEqual(Duration.wire(172800), "172800s")
+        XCTAssertEqual(Duration.human(5400), "1h30m")
+    }
+
+    func testBothErrorShapesDecode() {
+        let grpc = GatewayError(httpStatus: 404, body: Array(#"{"code":5,"message":"resource not found","details":[]}"#.utf8))
+        XCTAssertEqual(grpc.code, .notFound)
+        XCTAssertEqual(grpc.message, "resource not found")
+        let openai = GatewayError(httpStatus: 403, body: Array(#"{"error":{"message":"bad key","code":"UNAUTHORIZED","type":"error","param":null},"request_id":"r"}"#.utf8))
+        XCTAssertEqual(openai.code, .permissionDenied)
+        XCTAssertEqual(openai.message, "bad key")
+        let html = GatewayError(httpStatus: 502, body: Array("<html>bad gateway</html>".utf8))
+        XCTAssertEqual(html.httpStatus, 502)
+        XCTAssertEqual(GatewayError(.alreadyExists, "x").json.compactText, #"{"code":6,"message":"x","details":[]}"#)
+        for code in StatusCode.allCases where code != .ok { XCTAssertEqual(StatusCode(name: code.name), code) }
+        XCTAssertEqual(StatusCode.resourceExhausted.httpStatus, 429)
+        XCTAssertEqual(StatusCode.cancelled.httpStatus, 499)
+    }
+}
