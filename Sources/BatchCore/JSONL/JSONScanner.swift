@@ -124,11 +124,15 @@ struct JSONScanner {
     let count: Int
     let maxDepth: Int
     var pos = 0
+    /// Set when the whole text was found to be UTF-8 up front, so string scans need not check it again.
+    var textIsUTF8 = false
 
-    init(base: UnsafePointer<UInt8>, count: Int, maxDepth: Int) {
+    /// `checkUTF8` decides `textIsUTF8` now; without it every string is walked byte by byte.
+    init(base: UnsafePointer<UInt8>, count: Int, maxDepth: Int, checkUTF8: Bool = true) {
         self.base = base
         self.count = count
         self.maxDepth = maxDepth
+        if checkUTF8 { textIsUTF8 = JSONScanner.isUTF8(base, count: count) }
     }
 
     @inline(__always) func fail(_ kind: JSONSyntaxError.Kind) -> JSONSyntaxError { JSONSyntaxError(kind, at: pos) }
@@ -274,62 +278,40 @@ struct JSONScanner {
 
     // MARK: strings
 
-    /// Marks, in the high bit of each byte lane, the bytes a string scan must stop at: '"', '\\' and control
-    /// characters (bytes >= 0x80 are left to the UTF-8 automaton). Lanes above the first marked one may be
-    /// false positives (borrows travel upward), so only the lowest marked lane may be trusted, which is all
-    /// the caller uses; a word with no stop byte gives exactly 0.
-    @inline(__always) static func stopMask(_ w: UInt64) -> UInt64 {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let high: UInt64 = 0x8080_8080_8080_8080
-        let quote = w ^ (ones &* 0x22)
-        let slash = w ^ (ones &* 0x5C)
-        let hasQuote = quote &- ones
-        let hasSlash = slash &- ones
-        let hasControl = w &- (ones &* 0x20)
-        // A lane >= 0x80 is never a stop byte; masking with ~w clears it in all three tests at once.
-        return (hasQuote & ~quote | hasSlash & ~slash | hasControl) & ~w & high
-    }
-
     /// Scans a string literal at `pos` (on the opening quote), checking escapes and UTF-8, and leaves `pos`
     /// after the closing quote.
     ///
-    /// Works on 16-byte blocks: one compare finds '"', '\\' and control bytes; blocks with non-ASCII bytes
-    /// (or right after one) are checked by `utf8Faults`. It only learns *that* something is wrong: any fault
-    /// sends the string to `scanStringByBytes`, the plain reference walk, which finds *where* and throws.
+    /// When the whole text is already known to be UTF-8 (`textIsUTF8`, checked once per line by `isUTF8`),
+    /// only '"', '\\' and control bytes need finding: 16 bytes per compare. Otherwise the string goes to
+    /// `walkString`, the exact byte-at-a-time walk, which reports the first fault where it is.
     @inline(__always) mutating func scanString() throws(JSONSyntaxError) -> StringSpan {
-        let open = pos
         var span = StringSpan()
         span.start = pos &+ 1
+        guard textIsUTF8 else { return try rewalkString(from: span.start) }
         var i = span.start
         let raw = UnsafeRawPointer(base)
         let quote = SIMD16<UInt8>(repeating: 0x22), slash = SIMD16<UInt8>(repeating: 0x5C)
-        let space = SIMD16<UInt8>(repeating: 0x20), ascii = SIMD16<UInt8>(repeating: 0x7F)
-        // The previous block held non-ASCII, so this block's first bytes may have to continue a character.
-        var carry = false
-        // The utf8Faults loads reach 3 bytes back, so blocks start at 3 or later.
-        while i >= 3, i &+ 16 <= count {
-            let v = raw.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self)
-            let stops = (v .== quote) .| (v .== slash) .| (v .< space)
-            let high = v .> ascii
-            let stopWords = unsafeBitCast(stops, to: SIMD2<UInt64>.self)
-            if stopWords[0] | stopWords[1] == 0 {
-                if carry || JSONScanner.anyLane(high) {
-                    if JSONScanner.anyLane(JSONScanner.utf8Faults(raw + i)) { pos = open; return try scanStringByBytes() }
-                    carry = JSONScanner.anyLane(high)
+        let space = SIMD16<UInt8>(repeating: 0x20)
+        while true {
+            var found = false
+            while i &+ 16 <= count {
+                let v = raw.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self)
+                let words = unsafeBitCast((v .== quote) .| (v .== slash) .| (v .< space), to: SIMD2<UInt64>.self)
+                if words[0] | words[1] == 0 { i &+= 16; continue }
+                // Each lane of the mask is 0x00 or 0xFF, so the first stop is the first nonzero byte.
+                i &+= words[0] != 0 ? words[0].trailingZeroBitCount &>> 3 : 8 &+ (words[1].trailingZeroBitCount &>> 3)
+                found = true
+                break
+            }
+            if !found {
+                // Fewer than 16 bytes left: one at a time.
+                while i < count {
+                    let c = base[i]
+                    if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") || c < 0x20 { break }
+                    i &+= 1
                 }
-                i &+= 16
-                continue
+                guard i < count else { pos = count; throw fail(.unterminatedString) }
             }
-            // Each lane of the mask is 0x00 or 0xFF, so the first stop is the first nonzero byte.
-            let n = stopWords[0] != 0 ? stopWords[0].trailingZeroBitCount &>> 3 : 8 &+ (stopWords[1].trailingZeroBitCount &>> 3)
-            // Lanes up to and including the stop: a character cut short by the stop shows as a fault there.
-            let laneIndex = SIMD16<UInt8>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-            let lanes = laneIndex .<= SIMD16<UInt8>(repeating: UInt8(truncatingIfNeeded: n))
-            if carry || JSONScanner.anyLane(high .& lanes) {
-                if JSONScanner.anyLane(JSONScanner.utf8Faults(raw + i) .& lanes) { pos = open; return try scanStringByBytes() }
-            }
-            carry = false
-            i &+= n
             let c = base[i]
             if c == UInt8(ascii: "\"") {
                 span.end = i
@@ -346,35 +328,45 @@ struct JSONScanner {
             pos = i
             throw fail(.controlCharacterInString(c))
         }
-        // The last bytes of the text (or a string at its very start): byte by byte. Blocks check that a
-        // lead byte is followed by continuations only in the next block, so when the last block ended in
-        // non-ASCII, restart at the first byte of its last character to check that it is complete.
-        if carry {
-            var k = i &- 1
-            var steps = 0
-            while steps < 3, k > span.start, base[k] & 0xC0 == 0x80 { k &-= 1; steps &+= 1 }
-            if base[k] >= 0xC0 { i = k }
-        }
-        pos = i
-        while pos < count {
-            let c = base[pos]
-            if c == UInt8(ascii: "\"") {
-                span.end = pos
-                pos &+= 1
-                return span
+    }
+
+    /// Whether `count` bytes at `base` are entirely valid UTF-8 (RFC 3629): 16 bytes per test while ASCII,
+    /// `utf8Faults` on blocks that hold (or follow) non-ASCII.
+    static func isUTF8(_ base: UnsafePointer<UInt8>, count: Int) -> Bool {
+        let raw = UnsafeRawPointer(base)
+        // utf8Faults looks 3 bytes back, so blocks start at 3; short texts go byte by byte.
+        guard count >= 19 else { return isUTF8ByBytes(base, count: count) }
+        for k in 0..<3 where base[k] >= 0x80 { return isUTF8ByBytes(base, count: count) }
+        var i = 3
+        // The previous block held non-ASCII, so this block's first bytes may have to continue a character.
+        var carry = false
+        while true {
+            if i &+ 16 > count {
+                // The last block overlaps the one before; checking bytes twice is harmless.
+                i = count &- 16
             }
-            if c == UInt8(ascii: "\\") {
-                span.escaped = true
-                try skipEscape()
-            } else if c >= 0x80 {
-                try skipUTF8()
-            } else if c < 0x20 {
-                throw fail(.controlCharacterInString(c))
-            } else {
-                pos &+= 1
+            let v = raw.loadUnaligned(fromByteOffset: i, as: SIMD16<Int8>.self)
+            let high = anyLane(v .< SIMD16<Int8>(repeating: 0))
+            if high || carry {
+                if anyLane(utf8Faults(raw + i)) { return false }
             }
+            carry = high
+            i &+= 16
+            if i >= count { break }
         }
-        throw fail(.unterminatedString)
+        // A character cut short by the end of the text.
+        let last = count &- 1
+        return base[last] < 0xC0 && base[last &- 1] < 0xE0 && base[last &- 2] < 0xF0
+    }
+
+    /// The byte-at-a-time form of `isUTF8`.
+    static func isUTF8ByBytes(_ base: UnsafePointer<UInt8>, count: Int) -> Bool {
+        var scanner = JSONScanner(base: base, count: count, maxDepth: 0, checkUTF8: false)
+        while scanner.pos < count {
+            if base[scanner.pos] < 0x80 { scanner.pos &+= 1; continue }
+            do { try scanner.skipUTF8() } catch { return false }
+        }
+        return true
     }
 
     /// Whether any lane of a mask is set (`any()` is a generic reduction the optimizer does not always inline).
@@ -389,28 +381,34 @@ struct JSONScanner {
     /// is a lead (>= C0), or the one before that a 3- or 4-byte lead (>= E0), or the one before that a
     /// 4-byte lead (>= F0). C0, C1 and F5...FF are never allowed, and the byte after E0, ED, F0 and F4 has
     /// a narrower range (no overlongs, no UTF-16 surrogates, nothing past U+10FFFF).
+    ///
+    /// Compares are signed where that saves work: as Int8, 80...BF is -128...-65, C0... is -64 and up.
     @inline(__always) static func utf8Faults(_ p: UnsafeRawPointer) -> SIMDMask<SIMD16<Int8>> {
-        typealias V = SIMD16<UInt8>
+        typealias V = SIMD16<Int8>
         let b = p.loadUnaligned(as: V.self)
         let p1 = (p - 1).loadUnaligned(as: V.self)
         let p2 = (p - 2).loadUnaligned(as: V.self)
         let p3 = (p - 3).loadUnaligned(as: V.self)
-        let mustContinue = (p1 .>= V(repeating: 0xC0)) .| (p2 .>= V(repeating: 0xE0)) .| (p3 .>= V(repeating: 0xF0))
-        let isContinuation = (b .>= V(repeating: 0x80)) .& (b .< V(repeating: 0xC0))
-        let neverValid = (b .>= V(repeating: 0xF5)) .| ((b & V(repeating: 0xFE)) .== V(repeating: 0xC0))
-        let narrowSecond = ((p1 .== V(repeating: 0xE0)) .& (b .< V(repeating: 0xA0)))
-            .| ((p1 .== V(repeating: 0xED)) .& (b .> V(repeating: 0x9F)))
-            .| ((p1 .== V(repeating: 0xF0)) .& (b .< V(repeating: 0x90)))
-            .| ((p1 .== V(repeating: 0xF4)) .& (b .> V(repeating: 0x8F)))
-        return (mustContinue .^ isContinuation) .| neverValid .| narrowSecond
+        let flip = V(repeating: -128)
+        // Unsigned x >= c is signed (x ^ 0x80) > (c ^ 0x80) - 1.
+        let mustContinue = ((p1 ^ flip) .> V(repeating: 0x3F)) .| ((p2 ^ flip) .> V(repeating: 0x5F))
+            .| ((p3 ^ flip) .> V(repeating: 0x6F))
+        let isContinuation = b .< V(repeating: -64)
+        let neverValid = ((b ^ flip) .> V(repeating: 0x74)) .| ((b & V(repeating: -2)) .== V(repeating: -64))
+        // After E0 the second byte must be >= A0 and after ED below A0; after F0 >= 90 and after F4 below 90.
+        // The byte is a continuation in every case that matters (anything else is already a fault), so
+        // "b >= A0" is the signed b > -97 and "b >= 90" is b > -113.
+        let isE0 = p1 .== V(repeating: -32), isED = p1 .== V(repeating: -19)
+        let isF0 = p1 .== V(repeating: -16), isF4 = p1 .== V(repeating: -12)
+        let narrow3 = (isE0 .| isED) .& ((b .> V(repeating: -97)) .^ isE0)
+        let narrow4 = (isF0 .| isF4) .& ((b .> V(repeating: -113)) .^ isF0)
+        return (mustContinue .^ isContinuation) .| neverValid .| narrow3 .| narrow4
     }
 
-    /// The reference string walk, a byte at a time: slow, simple, and exact about where a fault is.
-    /// `pos` is on the opening quote.
-    mutating func scanStringByBytes() throws(JSONSyntaxError) -> StringSpan {
-        var span = StringSpan()
-        pos &+= 1
-        span.start = pos
+    /// The reference string walk, a byte at a time from `pos` to the closing quote: slow, simple, and
+    /// exact about where a fault is. `span` holds the string's start and whether an escape came before `pos`.
+    mutating func walkString(_ span: StringSpan) throws(JSONSyntaxError) -> StringSpan {
+        var span = span
         while pos < count {
             let c = base[pos]
             if c == UInt8(ascii: "\"") {
@@ -430,6 +428,12 @@ struct JSONScanner {
             }
         }
         throw fail(.unterminatedString)
+    }
+
+    /// Walks the whole string again from its first byte, to report the first fault exactly.
+    mutating func rewalkString(from start: Int) throws(JSONSyntaxError) -> StringSpan {
+        pos = start
+        return try walkString(StringSpan(start: start, end: start, escaped: false))
     }
 
     /// Steps over one escape sequence at `pos` (on the backslash), pairing UTF-16 surrogates.
