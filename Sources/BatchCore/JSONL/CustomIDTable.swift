@@ -11,6 +11,7 @@ struct CustomIDTable {
     /// Per slot, the entry's 32-bit hash in the high half and its index + 1 in the low half (0: empty), so a
     /// probe rejects other ids without touching the entry arrays. A power of two, kept at most half full.
     private var slots: [UInt64] = Array(repeating: 0, count: 1024)
+    private var touched: UInt64 = 0
 
     var count: Int { offsets.count }
 
@@ -18,9 +19,36 @@ struct CustomIDTable {
         arena.reserveCapacity(1 << 16)
     }
 
-    /// Inserts `id`; returns the line it was first seen on when it is already there (and leaves it there).
-    mutating func insert(_ id: UnsafeBufferPointer<UInt8>, line: Int) -> Int? {
-        let hash = CustomIDTable.hash(id)
+    /// An id copied into the arena but not yet entered: `commit` enters it (or finds it already there).
+    struct Staged {
+        var offset: Int
+        var length: Int
+        var hash: UInt64
+    }
+
+    /// Copies `id` into the arena (the line it came from is about to be overwritten) and hashes it.
+    mutating func stage(_ id: UnsafeBufferPointer<UInt8>) -> Staged {
+        let staged = Staged(offset: arena.count, length: id.count, hash: CustomIDTable.hash(id))
+        arena.append(contentsOf: id)
+        return staged
+    }
+
+    /// Reads the slots the staged ids will probe first. The loads do not depend on each other, so the CPU
+    /// overlaps their cache misses; `commit` then finds the slots cached. (Swift has no prefetch hint.)
+    mutating func touch<S: Sequence>(_ staged: S) where S.Element == Staged {
+        let mask = slots.count - 1
+        var sum: UInt64 = 0
+        slots.withUnsafeBufferPointer { slots in
+            for id in staged { sum &+= slots[Int(truncatingIfNeeded: id.hash) & mask] }
+        }
+        // Keeps the loads from being optimized away.
+        touched = sum
+    }
+
+    /// Enters a staged id; returns the line it was first seen on when it is already there (the staged
+    /// copy is then left unused in the arena).
+    mutating func commit(_ staged: Staged, line: Int) -> Int? {
+        let hash = staged.hash
         var mask = slots.count - 1
         var slot = Int(truncatingIfNeeded: hash) & mask
         let tag = hash &<< 32
@@ -29,7 +57,7 @@ struct CustomIDTable {
             if stored == 0 { break }
             if stored & 0xFFFF_FFFF_0000_0000 == tag {
                 let e = Int(truncatingIfNeeded: stored & 0xFFFF_FFFF) - 1
-                if Int(lengths[e]) == id.count, entry(e, equals: id) { return lines[e] }
+                if Int(lengths[e]) == staged.length, equalInArena(offsets[e], staged.offset, staged.length) { return lines[e] }
             }
             slot = (slot &+ 1) & mask
         }
@@ -39,17 +67,23 @@ struct CustomIDTable {
             slot = Int(truncatingIfNeeded: hash) & mask
             while slots[slot] != 0 { slot = (slot &+ 1) & mask }
         }
-        offsets.append(arena.count)
-        lengths.append(Int32(truncatingIfNeeded: id.count))
-        arena.append(contentsOf: id)
+        offsets.append(staged.offset)
+        lengths.append(Int32(truncatingIfNeeded: staged.length))
         lines.append(line)
         slots[slot] = tag | UInt64(count)
         return nil
     }
 
-    private func entry(_ e: Int, equals id: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let idBase = id.baseAddress else { return true }  // lengths are equal, so both are empty
-        return arena.withUnsafeBufferPointer { a in a.baseAddress.map { memcmpEqual($0 + offsets[e], idBase, id.count) } ?? false }
+    /// The bytes of a staged id.
+    func bytes(of staged: Staged) -> [UInt8] {
+        Array(arena[staged.offset..<(staged.offset + staged.length)])
+    }
+
+    private func equalInArena(_ a: Int, _ b: Int, _ length: Int) -> Bool {
+        arena.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return length == 0 }
+            return memcmpEqual(base + a, base + b, length)
+        }
     }
 
     private mutating func grow() {
