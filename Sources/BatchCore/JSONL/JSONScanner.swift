@@ -320,14 +320,29 @@ struct JSONScanner {
             }
             if c == UInt8(ascii: "\\") {
                 span.escaped = true
-                pos = i
-                try skipEscape()
-                i = pos
+                // One-letter escapes (\n, \", ...) are most of them: step over them here.
+                if i &+ 1 < count, JSONScanner.isSimpleEscape(base[i &+ 1]) {
+                    i &+= 2
+                } else {
+                    pos = i
+                    try skipEscape()
+                    i = pos
+                }
                 continue
             }
             pos = i
             throw fail(.controlCharacterInString(c))
         }
+    }
+
+    /// '"', '\\', '/', 'b', 'f', 'n', 'r' and 't': the escapes that are one letter.
+    @inline(__always) static func isSimpleEscape(_ e: UInt8) -> Bool {
+        // A 128-bit set of those ASCII codes, tested with one shift.
+        let low: UInt64 = 1 << 0x22 | 1 << 0x2F
+        let high: UInt64 = 1 << (0x5C - 64) | 1 << (0x62 - 64) | 1 << (0x66 - 64) | 1 << (0x6E - 64) | 1 << (0x72 - 64) | 1 << (0x74 - 64)
+        if e < 64 { return low &>> UInt64(e) & 1 != 0 }
+        if e < 128 { return high &>> UInt64(e &- 64) & 1 != 0 }
+        return false
     }
 
     /// Whether `count` bytes at `base` are entirely valid UTF-8 (RFC 3629): 16 bytes per test while ASCII,
