@@ -12,7 +12,8 @@ import Glibc
 ///
 /// Flags: `--size-mb N` (default 1024), `--runs N` (default 3), `--batchctl PATH`, `--python PATH`
 /// (default python3), `--reference PATH`, `--dir DIR` (where the dataset goes; default a temp dir), `--keep`
-/// (keep the dataset; a kept file of the right size is reused by the next run).
+/// (keep the dataset; a kept file of the right size is reused by the next run), `--file PATH` (time an existing
+/// dataset instead of generating one; it is never deleted).
 func runValidateBench(arguments: [String]) throws {
     var sizeMB = 1024
     var runs = 3
@@ -21,6 +22,7 @@ func runValidateBench(arguments: [String]) throws {
     var reference = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("reference/validate_orjson.py").path
     var directory: String?
     var keep = false
+    var existing: String?
     var args = arguments[...]
     func value(_ flag: String) throws -> String {
         guard let v = args.popFirst() else { throw BenchError.usage("\(flag) needs a value") }
@@ -35,20 +37,29 @@ func runValidateBench(arguments: [String]) throws {
         case "--reference": reference = try value(arg)
         case "--dir": directory = try value(arg)
         case "--keep": keep = true
-        default: throw BenchError.usage("unknown flag \(arg) (validate takes --size-mb, --runs, --batchctl, --python, --reference, --dir, --keep)")
+        case "--file": existing = try value(arg)
+        default: throw BenchError.usage("unknown flag \(arg) (validate takes --size-mb, --runs, --batchctl, --python, --reference, --dir, --keep, --file)")
         }
     }
 
-    let dir = directory ?? (NSTemporaryDirectory() + "batchctl-bench-validate")
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    let path = dir + "/chat-\(sizeMB)mb-v1.jsonl"
-    let generateStart = DispatchTime.now()
-    let generatedRows = try DatasetGenerator.writeIfNeeded(path: path, bytes: sizeMB << 20)
-    let generateSeconds = Double(DispatchTime.now().uptimeNanoseconds - generateStart.uptimeNanoseconds) / 1e9
+    let path: String
+    if let existing {
+        path = existing
+        keep = true
+        print("validate: \(path)")
+    } else {
+        let dir = directory ?? (NSTemporaryDirectory() + "batchctl-bench-validate")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        path = dir + "/chat-\(sizeMB)mb-v1.jsonl"
+        let generateStart = DispatchTime.now()
+        let generatedRows = try DatasetGenerator.writeIfNeeded(path: path, bytes: sizeMB << 20)
+        let generateSeconds = Double(DispatchTime.now().uptimeNanoseconds - generateStart.uptimeNanoseconds) / 1e9
+        print("validate: \(path)")
+        print("  generated: " + (generatedRows.map { "\($0) rows in \(fixed(generateSeconds, 1)) s" } ?? "reused from an earlier --keep run"))
+    }
     defer { if !keep { try? FileManager.default.removeItem(atPath: path) } }
     let size = try (FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
-    print("validate: \(path)")
-    print("  \(formatGB(size)), " + (generatedRows.map { "\($0) rows, generated in \(fixed(generateSeconds, 1)) s" } ?? "reused"))
+    print("  size: \(formatGB(size))")
 
     // Warm the page cache so the first contender is not charged for the disk.
     _ = try DatasetValidator().validate(path: path)

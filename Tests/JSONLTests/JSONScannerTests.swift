@@ -1,4 +1,4 @@
-// JSONScannerTests: the byte scanner's grammar, escapes, UTF-8 rules, word-at-a-time edges and depth limit.
+// JSONScannerTests: the byte scanner's grammar, escapes, UTF-8 rules, 16-byte block edges and depth limit.
 
 import BatchJSONL
 import XCTest
@@ -94,8 +94,8 @@ final class JSONScannerTests: XCTestCase {
         accepts([0x22, 0x7F, 0x22])  // DEL is allowed raw
     }
 
-    /// Every special byte at every offset of strings around the 8-byte word size, so the word-at-a-time path
-    /// and the byte-at-a-time tail are both tested against each kind of stop.
+    /// Every special byte at every offset of strings one to two 16-byte blocks long, so the block paths (the
+    /// stop search and the per-line UTF-8 check) and the byte-at-a-time tails all meet each kind of stop.
     func testSpecialBytesAtEveryOffset() {
         let inserts: [(bytes: [UInt8], valid: Bool)] = [
             (Array(#"\""#.utf8), true), (Array(#"\\"#.utf8), true), (Array(#"\n"#.utf8), true), (Array(#"\u00e9"#.utf8), true),
