@@ -30,7 +30,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["BatchEngine", "BatchAPI"]),
         .testTarget(name: "ServerTests", dependencies: ["BatchServer", "BatchAPI"]),
         .testTarget(name: "CLITests", dependencies: ["BatchCLI", "BatchAPI"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["BatchAPI", "BatchJSONL"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["BatchAPI", "BatchJSONL", "batchctl"]),
     ],
     swiftLanguageModes: [.v5]
 )

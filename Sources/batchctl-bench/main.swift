@@ -1,17 +1,17 @@
 // Benchmarks for the targets of design.md, each side by side with its reference: `batchctl-bench <name> [flags]`.
-#if canImport(Glibc)
-import Glibc
-#endif
+import Foundation
 
-let arguments = Array(CommandLine.arguments.dropFirst())
+let benchArguments = Array(CommandLine.arguments.dropFirst())
+let benchName = benchArguments.first ?? ""
 do {
-    switch arguments.first {
-    case "validate": try runValidateBench(arguments: Array(arguments.dropFirst()))
+    switch benchName {
+    case "http": try runHTTPBench(arguments: Array(benchArguments.dropFirst()))
+    case "validate": try runValidateBench(arguments: Array(benchArguments.dropFirst()))
     default:
-        print("usage: batchctl-bench validate [--size-mb N] [--runs N] [--batchctl PATH] [--keep]")
-        exit(arguments.isEmpty ? 0 : 2)
+        print("usage: batchctl-bench http|validate [flags]")
+        exit(benchArguments.isEmpty ? 0 : 2)
     }
 } catch {
-    fputs("batchctl-bench: \(error)\n", stderr)
+    FileHandle.standardError.write(Data("batchctl-bench \(benchName): \(error)\n".utf8))
     exit(1)
 }

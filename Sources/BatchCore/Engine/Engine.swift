@@ -1,2 +1,14 @@
-// The job engine layer: runs batch inference jobs against an inference backend.
-import BatchAPI
+// The job engine layer: runs one batch inference job's rows from an input JSONL file to durable output files.
+//
+// Map of the module:
+//   EngineTypes.swift          JobSpec, JobCounters, JobOutcome, RetryPolicy, RunnerOptions, EngineError
+//   JobRunner.swift            the runner: feed, dispatch, retry, collect, checkpoint, cancel/expiry
+//   InferencePool.swift        the shared, fair concurrency limit (worker threads) for all running jobs
+//   RequestBuilder.swift       row + job parameters -> chat completion request body; ModelMap
+//   InferenceBackend.swift     the backend protocol and the deterministic EchoBackend
+//   OpenAICompatibleBackend.swift  POST /chat/completions to vLLM, llama.cpp, Ollama, ...
+//   HTTPClient.swift           the small blocking HTTP/1.1 client with a keep-alive connection pool
+//   OutputStore.swift          BIJOutputSet.jsonl, error-data and the atomic checkpoint; crash recovery
+//   CustomIDSet.swift          a compact set of custom_ids (128-bit hashes) whose memory does not grow with id length
+//   Continuation.swift         the custom_ids that already succeeded in earlier jobs of a chain
+//   InputLines.swift           the streaming line reader the runner reads its input with

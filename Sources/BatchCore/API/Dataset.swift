@@ -1,0 +1,109 @@
+// The Dataset resource: fields, enums and their protojson form.
+import BatchJSONL
+
+/// `status {code, message}` inside a resource; `code` is the enum name, e.g. `INVALID_ARGUMENT`.
+public struct ResourceStatus: Equatable, Sendable {
+    public var code: String
+    public var message: String
+    public init(code: String = "OK", message: String = "") { self.code = code; self.message = message }
+
+    public var json: JSONValue { .object([("code", .string(code)), ("message", .string(message))]) }
+
+    init(_ object: ProtoObject) throws {
+        self.init()
+        if let v = object.value("code") {
+            if let s = v.stringValue { code = s } else if let n = v.int64Value, let c = StatusCode(rawValue: Int(n)) { code = c.name }
+        }
+        message = try object.string("message") ?? ""
+    }
+}
+
+public enum DatasetState {
+    public static let unspecified = "STATE_UNSPECIFIED"
+    public static let uploading = "UPLOADING"
+    public static let ready = "READY"
+    public static let all = [unspecified, uploading, ready]
+}
+
+public enum DatasetFormat {
+    public static let unspecified = "FORMAT_UNSPECIFIED"
+    public static let chat = "CHAT"
+    public static let completion = "COMPLETION"
+    public static let rl = "RL"
+    public static let all = [unspecified, chat, completion, rl]
+}
+
+public struct Dataset: Equatable, Sendable {
+    public var name = ""
+    public var displayName = ""
+    public var createTime: String?
+    public var updateTime: String?
+    public var createdBy = ""
+    public var state = DatasetState.unspecified
+    public var status = ResourceStatus()
+    public var exampleCount: Int64 = 0
+    public var estimatedTokenCount: Int64 = 0
+    public var averageTurnCount: Double = 0
+    /// The source oneof: `userUploaded` or another member kept as it came (`(member, value)`), nil when unset.
+    public var source: (String, JSONValue)?
+    public var externalUrl = ""
+    public var format = DatasetFormat.unspecified
+    public var sourceJobName = ""
+
+    public init() {}
+
+    public static func == (a: Dataset, b: Dataset) -> Bool { a.json == b.json }
+
+    public static let sourceMembers = ["userUploaded", "evaluationResult", "transformed", "splitted", "evalProtocol"]
+    static let fields = ["name", "displayName", "createTime", "updateTime", "createdBy", "state", "status", "exampleCount",
+                         "estimatedTokenCount", "averageTurnCount", "externalUrl", "format", "sourceJobName"] + sourceMembers
+
+    /// Decodes a dataset. `strict` refuses unknown fields and bad enum values (request bodies); otherwise
+    /// unknown fields are ignored (answers from a newer gateway).
+    public init(json: JSONValue, strict: Bool = false) throws {
+        let o = try ProtoObject(json, context: "dataset")
+        if strict { try o.rejectUnknown(Dataset.fields) }
+        name = try o.string("name") ?? ""
+        displayName = try o.string("displayName") ?? ""
+        createTime = try o.string("createTime")
+        updateTime = try o.string("updateTime")
+        createdBy = try o.string("createdBy") ?? ""
+        state = try o.string("state") ?? DatasetState.unspecified
+        if let s = try o.object("status") { status = try ResourceStatus(s) }
+        exampleCount = try o.int64("exampleCount") ?? 0
+        estimatedTokenCount = try o.int64("estimatedTokenCount") ?? 0
+        averageTurnCount = try o.double("averageTurnCount") ?? 0
+        for member in Dataset.sourceMembers { if let v = o.value(member) { source = (member, v) } }
+        externalUrl = try o.string("externalUrl") ?? ""
+        format = try o.string("format") ?? DatasetFormat.unspecified
+        sourceJobName = try o.string("sourceJobName") ?? ""
+        if strict {
+            if !DatasetState.all.contains(state) { throw ProtoJSONError("invalid value for enum field state: \"\(state)\"") }
+            if !DatasetFormat.all.contains(format) { throw ProtoJSONError("invalid value for enum field format: \"\(format)\"") }
+        }
+    }
+
+    public var id: String { name.split(separator: "/").last.map(String.init) ?? name }
+
+    public var json: JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("name", .string(name)),
+            ("displayName", .string(displayName)),
+            ("createTime", createTime.map(JSONValue.string) ?? .null),
+            ("updateTime", updateTime.map(JSONValue.string) ?? .null),
+            ("createdBy", .string(createdBy)),
+            ("state", .string(state)),
+            ("status", status.json),
+            ("exampleCount", .string(String(exampleCount))),
+            ("estimatedTokenCount", .string(String(estimatedTokenCount))),
+            ("averageTurnCount", .double(averageTurnCount)),
+        ]
+        if let (member, value) = source { members.append((member, value)) }
+        members += [
+            ("externalUrl", .string(externalUrl)),
+            ("format", .string(format)),
+            ("sourceJobName", .string(sourceJobName)),
+        ]
+        return .object(members)
+    }
+}

@@ -1,0 +1,210 @@
+// protojson decoding rules: both field spellings accepted, unknown fields refused, int64 as strings.
+import BatchJSONL
+import Foundation
+
+/// A request body that breaks the protojson rules; the gateway answers it with 400 / INVALID_ARGUMENT.
+public struct ProtoJSONError: Error, Equatable, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Reads one JSON object the protojson way: each field may be spelled lowerCamelCase or snake_case.
+public struct ProtoObject {
+    public let members: [(String, JSONValue)]
+    private let context: String
+
+    public init(_ value: JSONValue, context: String = "") throws {
+        guard case let .object(members) = value else {
+            throw ProtoJSONError("\(context.isEmpty ? "request body" : context) must be a JSON object")
+        }
+        self.members = members
+        self.context = context
+    }
+
+    /// The value under `camelName` or its snake_case spelling; JSON null counts as absent.
+    public func value(_ camelName: String) -> JSONValue? {
+        let snake = ProtoObject.snakeCase(camelName)
+        for (key, value) in members where key == camelName || key == snake {
+            return value.isNull ? nil : value
+        }
+        return nil
+    }
+
+    /// Refuses any member that is not one of `allowed` (given in lowerCamelCase).
+    public func rejectUnknown(_ allowed: [String]) throws {
+        for (key, _) in members where !allowed.contains(ProtoObject.camelCase(key)) {
+            throw ProtoJSONError("unknown field \"\(key)\"\(context.isEmpty ? "" : " in \(context)")")
+        }
+    }
+
+    public func string(_ name: String) throws -> String? {
+        guard let v = value(name) else { return nil }
+        guard let s = v.stringValue else { throw ProtoJSONError("invalid value for string field \(name): \(v.compactText)") }
+        return s
+    }
+
+    public func int64(_ name: String) throws -> Int64? {
+        guard let v = value(name) else { return nil }
+        guard let n = v.int64Value else { throw ProtoJSONError("invalid value for int64 field \(name): \(v.compactText)") }
+        return n
+    }
+
+    public func int32(_ name: String) throws -> Int32? {
+        guard let n = try int64(name) else { return nil }
+        guard let small = Int32(exactly: n) else { throw ProtoJSONError("value out of range for int32 field \(name): \(n)") }
+        return small
+    }
+
+    public func double(_ name: String) throws -> Double? {
+        guard let v = value(name) else { return nil }
+        if let d = v.doubleValue { return d }
+        if let s = v.stringValue, let d = Double(s) { return d }
+        throw ProtoJSONError("invalid value for number field \(name): \(v.compactText)")
+    }
+
+    public func bool(_ name: String) throws -> Bool? {
+        guard let v = value(name) else { return nil }
+        guard let b = v.boolValue else { throw ProtoJSONError("invalid value for bool field \(name): \(v.compactText)") }
+        return b
+    }
+
+    public func object(_ name: String) throws -> ProtoObject? {
+        guard let v = value(name) else { return nil }
+        return try ProtoObject(v, context: name)
+    }
+
+    public static func snakeCase(_ camel: String) -> String {
+        var out = ""
+        for c in camel {
+            if c.isUppercase { out.append("_"); out.append(contentsOf: c.lowercased()) } else { out.append(c) }
+        }
+        return out
+    }
+
+    public static func camelCase(_ name: String) -> String {
+        guard name.contains("_") else { return name }
+        var out = ""
+        var upper = false
+        for c in name {
+            if c == "_" { upper = true; continue }
+            out.append(contentsOf: upper ? c.uppercased() : String(c))
+            upper = false
+        }
+        return out
+    }
+}
+
+/// RFC 3339 timestamps as the gateway writes them: UTC, microseconds, `Z`.
+public enum Timestamp {
+    public static func string(from date: Date) -> String {
+        let seconds = date.timeIntervalSince1970
+        var whole = time_t(seconds.rounded(.down))
+        let micros = Int(((seconds - Double(whole)) * 1_000_000).rounded(.down))
+        var parts = tm()
+        gmtime_r(&whole, &parts)
+        func pad(_ n: Int32, _ width: Int) -> String {
+            let s = String(n)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
+        let microText = String(micros)
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))."
+            + String(repeating: "0", count: 6 - microText.count) + microText + "Z"
+    }
+
+    public static func now() -> String { string(from: Date()) }
+
+    /// Parses RFC 3339 (`Z` or a numeric offset, any number of fraction digits).
+    public static func date(from text: String) -> Date? {
+        let b = Array(text.utf8)
+        func num(_ from: Int, _ count: Int) -> Int? {
+            guard from + count <= b.count else { return nil }
+            var n = 0
+            for i in from..<(from + count) {
+                guard b[i] >= 0x30 && b[i] <= 0x39 else { return nil }
+                n = n * 10 + Int(b[i] - 0x30)
+            }
+            return n
+        }
+        guard b.count >= 20, let year = num(0, 4), b[4] == 0x2D, let month = num(5, 2), b[7] == 0x2D,
+              let day = num(8, 2), b[10] == 0x54 || b[10] == 0x74 || b[10] == 0x20, let hour = num(11, 2), b[13] == 0x3A,
+              let minute = num(14, 2), b[16] == 0x3A, let second = num(17, 2) else { return nil }
+        var i = 19
+        var fraction = 0.0
+        if i < b.count, b[i] == 0x2E {
+            i += 1
+            var scale = 0.1
+            let start = i
+            while i < b.count, b[i] >= 0x30 && b[i] <= 0x39 { fraction += Double(b[i] - 0x30) * scale; scale /= 10; i += 1 }
+            if i == start { return nil }
+        }
+        var offset = 0
+        guard i < b.count else { return nil }
+        if b[i] == 0x5A || b[i] == 0x7A { i += 1 } else if b[i] == 0x2B || b[i] == 0x2D {
+            guard let oh = num(i + 1, 2), i + 3 < b.count, b[i + 3] == 0x3A, let om = num(i + 4, 2) else { return nil }
+            offset = (oh * 3600 + om * 60) * (b[i] == 0x2D ? -1 : 1)
+            i += 6
+        } else { return nil }
+        guard i == b.count, (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+        var parts = tm()
+        parts.tm_year = Int32(year - 1900); parts.tm_mon = Int32(month - 1); parts.tm_mday = Int32(day)
+        parts.tm_hour = Int32(hour); parts.tm_min = Int32(minute); parts.tm_sec = Int32(second)
+        let epoch = timegm(&parts)
+        return Date(timeIntervalSince1970: Double(epoch - offset) + fraction)
+    }
+}
+
+/// Durations: protojson's `"86400s"` on the wire, and the friendlier `1h30m` / `2m` / `30s` / `500ms` on the
+/// command line.
+public enum Duration {
+    /// Parses `86400s`, `1.5s`, `2m`, `1h30m`, `500ms`, `1d`; nil when malformed or negative.
+    public static func seconds(from text: String) -> Double? {
+        var total = 0.0
+        var number = ""
+        var sawUnit = false
+        var chars = Array(text)
+        if chars.isEmpty { return nil }
+        var i = 0
+        while i < chars.count {
+            let c = chars[i]
+            if c.isNumber || c == "." { number.append(c); i += 1; continue }
+            guard let value = Double(number) else { return nil }
+            var unit = String(c)
+            if c == "m", i + 1 < chars.count, chars[i + 1] == "s" { unit = "ms"; i += 1 }
+            switch unit {
+            case "ms": total += value / 1000
+            case "s": total += value
+            case "m": total += value * 60
+            case "h": total += value * 3600
+            case "d": total += value * 86400
+            default: return nil
+            }
+            number = ""
+            sawUnit = true
+            i += 1
+        }
+        if !number.isEmpty { return nil }  // a bare number has no unit: refuse rather than guess
+        chars.removeAll()
+        return sawUnit ? total : nil
+    }
+
+    /// The wire form, `"86400s"` (fractions kept when present).
+    public static func wire(_ seconds: Double) -> String {
+        if seconds == seconds.rounded() { return "\(Int64(seconds))s" }
+        return "\(seconds)s"
+    }
+
+    /// A short human form: `1h30m`, `2m5s`, `12s`, `850ms`.
+    public static func human(_ seconds: Double) -> String {
+        if seconds < 1 { return "\(Int((seconds * 1000).rounded()))ms" }
+        var s = Int(seconds.rounded())
+        let h = s / 3600; s %= 3600
+        let m = s / 60; s %= 60
+        var out = ""
+        if h > 0 { out += "\(h)h" }
+        if m > 0 { out += "\(m)m" }
+        if s > 0 || out.isEmpty { out += "\(s)s" }
+        return out
+    }
+}

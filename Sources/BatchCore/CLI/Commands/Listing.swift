@@ -1,0 +1,107 @@
+// Paging through list answers (--limit, --no-paginate, filters) and waiting for a deleted resource to go.
+import BatchAPI
+import BatchClient
+import BatchJSONL
+import Foundation
+
+enum Listing {
+    /// Every item across pages (or one page with --no-paginate, or up to --limit); nil under --dry-run.
+    static func all(_ c: Context, itemsKey: String, request: ([(String, String)]) -> GatewayRequest) throws -> [JSONValue]? {
+        let inv = c.invocation
+        let limit = inv.integer("limit")
+        if let limit, limit < 1 { throw CLIError.usage("--limit must be at least 1", command: inv.command.path) }
+        if let size = inv.integer("page-size"), size < 1 { throw CLIError.usage("--page-size must be at least 1", command: inv.command.path) }
+        var query: [(String, String)] = []
+        if let f = inv.string("filter") { query.append(("filter", f)) }
+        if let o = inv.string("order-by") { query.append(("orderBy", o)) }
+        var pageSize = inv.integer("page-size")
+        if pageSize == nil, let limit, limit < 200 { pageSize = limit }
+        if let pageSize { query.append(("pageSize", String(pageSize))) }
+        var token = inv.string("page-token")
+        var items: [JSONValue] = []
+        let client = try c.client()
+        while true {
+            var q = query
+            if let token, !token.isEmpty { q.append(("pageToken", token)) }
+            guard let answer = try client.send(request(q)) else { return nil }
+            let page = try ListPage(json: answer, itemsKey: itemsKey)
+            items += page.items
+            if let limit, items.count >= limit { return Array(items.prefix(limit)) }
+            if inv.has("no-paginate") {
+                if !page.nextPageToken.isEmpty { c.streams.note("next page: --page-token \(page.nextPageToken)") }
+                return items
+            }
+            if page.nextPageToken.isEmpty || page.items.isEmpty { return items }
+            token = page.nextPageToken
+        }
+    }
+
+    static func output(_ c: Context, _ items: [JSONValue], kind: ResourceKind) {
+        if items.isEmpty, c.format != .json {
+            c.streams.note("No \(kind == .dataset ? "datasets" : "batch inference jobs") found.")
+            return
+        }
+        c.render(items, kind: kind, isList: true)
+    }
+
+    /// Polls `get` until the gateway answers 404.
+    static func waitUntilGone(_ c: Context, _ get: GatewayRequest) throws {
+        let client = try c.client()
+        var delay = 0.1
+        let deadline = Date().addingTimeInterval(600)
+        while Date() < deadline {
+            do { _ = try client.send(get) } catch let e as GatewayError where e.httpStatus == 404 { return }
+            Thread.sleep(forTimeInterval: delay)
+            delay = min(delay * 2, 2)
+        }
+        throw CLIError.failure("\(get.path) still exists after 10 minutes")
+    }
+}
+
+/// A one-line progress bar on stderr (only on a terminal, never with --quiet): bytes, rate, ETA.
+final class ProgressBar: @unchecked Sendable {
+    let streams: IOStreams
+    let label: String
+    let start = Date()
+    var lastDraw = Date.distantPast
+    var drew = false
+    let lock = NSLock()
+
+    init(streams: IOStreams, label: String) { self.streams = streams; self.label = label }
+
+    lazy var update: TransferProgress = { [weak self] done, total in self?.draw(done, total) }
+
+    func draw(_ done: Int64, _ total: Int64) {
+        guard streams.showsProgress else { return }
+        lock.lock(); defer { lock.unlock() }
+        let now = Date()
+        guard now.timeIntervalSince(lastDraw) > 0.1 || (total > 0 && done >= total) else { return }
+        lastDraw = now
+        drew = true
+        let elapsed = max(now.timeIntervalSince(start), 0.001)
+        let rate = Double(done) / elapsed
+        var line = "\r\u{1B}[K\(label) \(ProgressBar.bytes(done))"
+        if total > 0 {
+            let fraction = min(1, Double(done) / Double(total))
+            let width = 24
+            let filled = Int(fraction * Double(width))
+            line += "/\(ProgressBar.bytes(total)) [" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "]"
+            if rate > 0, done < total { line += " ETA \(BatchAPI.Duration.human(Double(total - done) / rate))" }
+        }
+        line += " \(ProgressBar.bytes(Int64(rate)))/s"
+        streams.progress(line)
+    }
+
+    func finish() {
+        lock.lock(); defer { lock.unlock() }
+        if drew { streams.progress("\r\u{1B}[K") }
+    }
+
+    static func bytes(_ n: Int64) -> String {
+        let units = ["B", "KB", "MB", "GB", "TB"]
+        var value = Double(n)
+        var unit = 0
+        while value >= 1000, unit < units.count - 1 { value /= 1000; unit += 1 }
+        return unit == 0 ? "\(n) B" : String(format: "%.1f %@", value, units[unit])
+    }
+}

@@ -1,0 +1,229 @@
+// server (foreground), server start|stop|status, and starting the local gateway for --local.
+import BatchAPI
+import BatchClient
+import BatchJSONL
+import BatchServer
+import Foundation
+
+enum ServerCommands {
+    static func dataDir(_ c: Context) -> String {
+        if let d = c.invocation.string("data-dir") { return d }
+        if let xdg = c.environment["XDG_DATA_HOME"], !xdg.isEmpty { return xdg + "/batchctl" }
+        return c.home + "/.local/share/batchctl"
+    }
+
+    /// `HOST:PORT`, `[::1]:PORT` or `:PORT`.
+    static func listenAddress(_ text: String?, command: String) throws -> (String, Int) {
+        guard let text else { return ("127.0.0.1", 8700) }
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw CLIError.usage("invalid --listen '\(text)': expected HOST:PORT", command: command)
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "127.0.0.1" : host, port)
+    }
+
+    static func options(_ c: Context) throws -> ServerOptions {
+        let inv = c.invocation
+        var o = ServerOptions(dataDir: dataDir(c))
+        (o.host, o.port) = try listenAddress(inv.string("listen"), command: inv.command.path)
+        o.apiKey = inv.string("api-key") ?? c.environment["BATCHCTL_SERVER_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        o.account = inv.string("account-id") ?? "local"
+        o.backend = inv.string("backend") ?? "echo"
+        o.inferenceURL = inv.string("inference-url")
+        o.inferenceAPIKey = inv.string("inference-api-key")
+        o.modelMap = inv.list("model-map")
+        if let n = inv.integer("concurrency") { o.concurrency = n }
+        if let t = inv.duration("request-timeout") { o.requestTimeout = t }
+        if let t = inv.duration("min-job-duration") { o.minJobDuration = t }
+        if let spec = inv.string("fail-requests") {
+            let parts = spec.split(separator: "x").compactMap { Int($0) }
+            guard parts.count == 2 else { throw CLIError.usage("invalid --fail-requests '\(spec)': expected STATUSxCOUNT", command: inv.command.path) }
+            o.injectedFault = (parts[0], parts[1])
+        }
+        o.quiet = inv.has("quiet")
+        return o
+    }
+
+    struct PidFile {
+        var pid: Int32
+        var url: String
+        var started: String
+        var account: String
+
+        static func path(_ dataDir: String) -> String { dataDir + "/server.pid" }
+
+        func write(_ dataDir: String) throws {
+            let json = JSONValue.object([("pid", .int(pid)), ("url", .string(url)), ("started", .string(started)), ("account", .string(account))])
+            let path = PidFile.path(dataDir)
+            let temporary = path + ".tmp"
+            try Data(json.serialized()).write(to: URL(fileURLWithPath: temporary))
+            rename(temporary, path)
+        }
+
+        static func read(_ dataDir: String) -> PidFile? {
+            guard let data = FileManager.default.contents(atPath: path(dataDir)), let json = try? JSONValue(parsing: [UInt8](data)),
+                  let pid = json["pid"]?.int64Value, let url = json["url"]?.stringValue else { return nil }
+            return PidFile(pid: Int32(pid), url: url, started: json["started"]?.stringValue ?? "", account: json["account"]?.stringValue ?? "local")
+        }
+
+        var isAlive: Bool { kill(pid, 0) == 0 || errno == EPERM }
+    }
+
+    static func foreground(_ c: Context) throws {
+        let o = try options(c)
+        let server: LocalGatewayServer
+        let url: String
+        do {
+            server = try LocalGatewayServer(options: o)
+            url = try server.start()
+        } catch let e as ServerStartError {
+            throw e.isUsage ? CLIError.usage(e.description, command: "server") : CLIError.failure(e.description)
+        }
+        let pid = PidFile(pid: getpid(), url: url, started: Timestamp.now(), account: o.account)
+        try? pid.write(o.dataDir)
+        c.streams.error("batchctl server: listening on \(url) (data dir \(o.dataDir), backend \(o.backend)\(o.apiKey == nil ? "" : ", API key required"))")
+        Interrupt.disable()
+        let signal = HTTPServer.waitForSignal()
+        c.streams.error("batchctl server: signal \(signal): finishing requests in flight and checkpointing jobs")
+        server.stop()
+        if PidFile.read(o.dataDir)?.pid == getpid() { unlink(PidFile.path(o.dataDir)) }
+        c.streams.error("batchctl server: stopped")
+    }
+
+    static func start(_ c: Context) throws {
+        let o = try options(c)
+        let url = try startDetached(c, options: o, arguments: forwardedArguments(c))
+        c.streams.print("batchctl server running at \(url) (log \(o.dataDir)/server.log)")
+    }
+
+    /// The server flags of this invocation, to pass on to the detached process.
+    static func forwardedArguments(_ c: Context) -> [String] {
+        var args: [String] = []
+        for flag in c.invocation.command.flags {
+            guard let value = c.invocation.values[flag.name] else { continue }
+            switch value {
+            case .present: args.append("--\(flag.name)")
+            case let .list(items): for item in items { args += ["--\(flag.name)", item] }
+            default:
+                if let s = c.invocation.string(flag.name) { args += ["--\(flag.name)", s] } else if let n = c.invocation.integer(flag.name) { args += ["--\(flag.name)", String(n)] } else if let d = c.invocation.duration(flag.name) { args += ["--\(flag.name)", "\(d)s"] }
+            }
+        }
+        if c.invocation.has("quiet") { args.append("--quiet") }
+        return args
+    }
+
+    /// Starts `batchctl server` in its own session with output to DATA/server.log; returns its URL once it
+    /// answers, or the reason it did not start.
+    static func startDetached(_ c: Context, options o: ServerOptions, arguments: [String]) throws -> String {
+        if let existing = PidFile.read(o.dataDir), existing.isAlive, probe(existing.url) {
+            throw CLIError.failure("a server is already running at \(existing.url) (pid \(existing.pid)) for data dir \(o.dataDir)")
+        }
+        try FileManager.default.createDirectory(atPath: o.dataDir, withIntermediateDirectories: true)
+        let logPath = o.dataDir + "/server.log"
+        let logStart = (try? FileManager.default.attributesOfItem(atPath: logPath)[.size] as? Int) ?? 0
+        var args = ["server"] + arguments
+        if !arguments.contains("--data-dir") { args += ["--data-dir", o.dataDir] }
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let pid = try spawnDetached(executable, args, logPath: logPath)
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            if let p = PidFile.read(o.dataDir), p.pid == pid, probe(p.url) { return p.url }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid {
+                let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+                let tail = String(log.dropFirst(min(logStart, log.count)))
+                let reason = tail.split(separator: "\n").last(where: { $0.contains("error") }).map(String.init) ?? tail
+                throw CLIError.failure("the server did not start: \(reason.replacingOccurrences(of: "batchctl: error: ", with: ""))")
+            }
+            usleep(50_000)
+        }
+        throw CLIError.failure("the server did not answer within 20s; see \(logPath)")
+    }
+
+    static func spawnDetached(_ executable: String, _ args: [String], logPath: String) throws -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // A new session: the server outlives the terminal and the shell that started it.
+        posix_spawnattr_setflags(&attributes, Int16(0x80 /* POSIX_SPAWN_SETSID */))
+        let argv = ([executable] + args).map { strdup($0) } + [nil]
+        defer { for a in argv { free(a) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        guard rc == 0 else { throw CLIError.failure("cannot start \(executable): \(String(cString: strerror(rc)))") }
+        return pid
+    }
+
+    /// Whether a gateway answers `GET /verifyApiKey` at `url` (any HTTP answer counts) within a second.
+    static func probe(_ url: String, timeout: Double = 1) -> Bool {
+        guard let u = URL(string: url), let host = u.host, let port = u.port else { return false }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        guard inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host, &addr.sin_addr) == 1 else { return false }
+        let connected = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return false }
+        let request = "GET /verifyApiKey HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\n\r\n"
+        guard send(fd, request, request.utf8.count, Int32(MSG_NOSIGNAL)) > 0 else { return false }
+        var buffer = [UInt8](repeating: 0, count: 16)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        return n >= 12 && String(decoding: buffer.prefix(5), as: UTF8.self) == "HTTP/"
+    }
+
+    static func stop(_ c: Context) throws {
+        let dir = dataDir(c)
+        guard let p = PidFile.read(dir), p.isAlive else {
+            unlink(PidFile.path(dir))
+            throw CLIError.failure("no server is running for data dir \(dir)")
+        }
+        kill(p.pid, SIGTERM)
+        let deadline = Date().addingTimeInterval(40)
+        while p.isAlive, Date() < deadline {
+            var status: Int32 = 0
+            _ = waitpid(p.pid, &status, WNOHANG)
+            usleep(50_000)
+        }
+        if p.isAlive { throw CLIError.failure("the server (pid \(p.pid)) did not stop within 40s") }
+        unlink(PidFile.path(dir))
+        c.streams.print("stopped the server at \(p.url) (pid \(p.pid))")
+    }
+
+    static func status(_ c: Context) throws {
+        let dir = dataDir(c)
+        guard let p = PidFile.read(dir), p.isAlive, probe(p.url) else {
+            c.streams.print("not running (data dir \(dir))")
+            throw CLIError.silent(ExitStatus.failure)
+        }
+        var jobs = "?"
+        let client = GatewayClient(options: ClientOptions(baseURL: p.url, apiKey: c.environment["BATCHCTL_SERVER_API_KEY"], timeout: 2, maxAttempts: 1))
+        if let answer = try? client.send(Endpoints.listJobs(account: p.account, query: [("pageSize", "1")])),
+           let total = answer["totalSize"]?.int64Value { jobs = String(total) }
+        c.streams.print("running at \(p.url) (pid \(p.pid)) since \(p.started)\ndata dir \(dir)\njobs \(jobs) (account \(p.account))")
+    }
+}
+
+enum LocalGateway {
+    /// `--local`: use the gateway on 127.0.0.1:8700, starting it in the background when nothing answers.
+    static func ensureRunning(context c: Context) throws {
+        if ServerCommands.probe(Settings.localURL) { return }
+        c.streams.note("batchctl: no local gateway at \(Settings.localURL); starting one (batchctl server start)")
+        let o = ServerOptions(dataDir: ServerCommands.dataDir(c))
+        let url = try ServerCommands.startDetached(c, options: o, arguments: ["--data-dir", o.dataDir])
+        c.streams.note("batchctl: local gateway running at \(url) (stop it with 'batchctl server stop')")
+    }
+}

@@ -1,0 +1,68 @@
+// The context a command runs in: its invocation, streams, environment, settings and gateway client.
+import BatchAPI
+import BatchClient
+import Foundation
+
+public final class Context {
+    public let invocation: Invocation
+    public let streams: IOStreams
+    public let environment: [String: String]
+    public let home: String
+
+    public init(invocation: Invocation, streams: IOStreams, environment: [String: String]) {
+        self.invocation = invocation
+        self.streams = streams
+        self.environment = environment
+        self.home = environment["HOME"] ?? NSHomeDirectory()
+        streams.quiet = invocation.has("quiet")
+        if invocation.has("no-color") || environment["NO_COLOR"] != nil { streams.colorAllowed = false }
+    }
+
+    public lazy var settingsResult: Result<Settings, Error> = Result { try Settings.resolve(invocation, environment: environment, home: home) }
+    public func settings() throws -> Settings { try settingsResult.get() }
+
+    public var dryRun: Bool { invocation.has("dry-run") }
+    public var format: OutputFormat? { invocation.string("output").flatMap(OutputFormat.init(rawValue:)) }
+
+    private var _client: GatewayClient?
+    private var _account: String?
+
+    /// The gateway client; with --local, the local gateway is started first when nothing answers.
+    public func client() throws -> GatewayClient {
+        if let _client { return _client }
+        let s = try settings()
+        if s.local, invocation.string("server") == nil, !dryRun { try LocalGateway.ensureRunning(context: self) }
+        let streams = self.streams
+        let retryBase = environment["BATCHCTL_RETRY_BASE"].flatMap(Double.init) ?? 0.5
+        let client = GatewayClient(options: ClientOptions(
+            baseURL: s.baseURL, apiKey: s.apiKey, timeout: s.timeout, dryRun: dryRun, backoffBase: retryBase,
+            note: { streams.note($0) }, dryRunOutput: { streams.print($0, terminator: "") }))
+        _client = client
+        return client
+    }
+
+    /// The account of every path: flag, environment, profile, else asked of the gateway.
+    public func account() throws -> String {
+        if let _account { return _account }
+        let account = try settings().accountID ?? client().discoverAccount()
+        _account = account
+        return account
+    }
+
+    /// A bare id or a full name from the command line, as a resource name (a usage error when malformed).
+    public func resourceName(_ text: String, _ kind: ResourceKind, what: String) throws -> ResourceName {
+        let defaultAccount = text.hasPrefix("accounts/") ? "" : try account()
+        switch ResourceName.parse(text, kind: kind, defaultAccount: defaultAccount) {
+        case let .success(name): return name
+        case let .failure(e): throw CLIError.usage("invalid \(what) '\(e.text)': \(e.reason)", command: invocation.command.path)
+        }
+    }
+
+    /// Prints resources in the chosen format.
+    public func render(_ items: [JSONValue], kind: ResourceKind, isList: Bool) {
+        let text = Renderer.render(items, kind: kind, format: format, isList: isList)
+        if !text.isEmpty { streams.print(text, terminator: "") }
+    }
+}
+
+import BatchJSONL

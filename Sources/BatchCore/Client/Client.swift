@@ -1,2 +1,0 @@
-// The gateway client layer: talks to Fireworks or the local gateway over HTTP.
-import BatchAPI

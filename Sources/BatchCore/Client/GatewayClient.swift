@@ -1,0 +1,190 @@
+// GatewayClient: sends GatewayRequests over URLSession with bearer auth, retries with backoff, both error
+// shapes decoded, and --dry-run printing instead of sending.
+import BatchAPI
+import BatchJSONL
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+public struct ClientOptions {
+    public var baseURL: String
+    public var apiKey: String?
+    public var timeout: Double
+    public var dryRun: Bool
+    public var maxAttempts: Int
+    public var backoffBase: Double
+    /// Notes for stderr ("retrying in 1.2s ...").
+    public var note: (String) -> Void
+    /// Where --dry-run prints requests (stdout).
+    public var dryRunOutput: (String) -> Void
+
+    public init(baseURL: String, apiKey: String?, timeout: Double = 60, dryRun: Bool = false, maxAttempts: Int = 4,
+                backoffBase: Double = 0.5, note: @escaping (String) -> Void = { _ in },
+                dryRunOutput: @escaping (String) -> Void = { _ in }) {
+        self.baseURL = baseURL; self.apiKey = apiKey; self.timeout = timeout; self.dryRun = dryRun
+        self.maxAttempts = maxAttempts; self.backoffBase = backoffBase; self.note = note; self.dryRunOutput = dryRunOutput
+    }
+}
+
+/// A raw answer: status, headers (lower-cased names) and body.
+public struct GatewayResponse {
+    public var status: Int
+    public var headers: [String: String]
+    public var body: [UInt8]
+}
+
+public final class GatewayClient {
+    public let options: ClientOptions
+    let session: URLSession
+
+    public init(options: ClientOptions) {
+        self.options = options
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = options.timeout
+        configuration.httpMaximumConnectionsPerHost = 8
+        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
+        session = URLSession(configuration: configuration)
+    }
+
+    /// `fw_****1234`: enough to tell keys apart, never enough to use one.
+    public static func mask(_ key: String) -> String {
+        key.count > 8 ? String(key.prefix(3)) + "****" + String(key.suffix(4)) : "****"
+    }
+
+    // MARK: JSON requests
+
+    /// Sends a JSON request and decodes the JSON answer; nil under --dry-run. Throws GatewayError for an
+    /// error answer and TransportError when the gateway cannot be reached after the retries.
+    @discardableResult
+    public func send(_ request: GatewayRequest) throws -> JSONValue? {
+        guard let response = try sendRaw(request) else { return nil }
+        if response.body.isEmpty { return .object([]) }
+        do {
+            return try JSONValue(parsing: response.body)
+        } catch {
+            throw ClientError("the gateway answered \(request.method.rawValue) \(request.path) with something that is not JSON: \(error)")
+        }
+    }
+
+    /// Like `send` but keeps status and headers (verifyApiKey reads a header).
+    public func sendRaw(_ request: GatewayRequest) throws -> GatewayResponse? {
+        let url = request.url(base: options.baseURL)
+        var headers = [("Accept", "application/json")]
+        if request.body != nil { headers.append(("Content-Type", "application/json")) }
+        if options.dryRun {
+            printDryRun(method: request.method.rawValue, url: url, headers: headers, body: request.body?.prettyText)
+            return nil
+        }
+        guard let target = URL(string: url) else { throw ClientError("invalid URL \(url)") }
+        var urlRequest = URLRequest(url: target)
+        urlRequest.httpMethod = request.method.rawValue
+        urlRequest.timeoutInterval = options.timeout
+        for (name, value) in headers { urlRequest.setValue(value, forHTTPHeaderField: name) }
+        if let key = options.apiKey { urlRequest.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
+        if let body = request.body { urlRequest.httpBody = Data(body.serialized()) }
+        let response = try perform(urlRequest, idempotent: request.isIdempotent, label: "\(request.method.rawValue) \(request.path)")
+        guard (200..<300).contains(response.status) else {
+            throw GatewayError(httpStatus: response.status, body: response.body)
+        }
+        return response
+    }
+
+    func printDryRun(method: String, url: String, headers: [(String, String)], body: String?) {
+        var text = "\(method) \(url)\n"
+        if let key = options.apiKey { text += "Authorization: Bearer \(GatewayClient.mask(key))\n" }
+        for (name, value) in headers { text += "\(name): \(value)\n" }
+        if let body { text += "\n\(body)\n" }
+        options.dryRunOutput(text)
+    }
+
+    /// One exchange with retries: network errors (idempotent requests only), 429 (honouring Retry-After)
+    /// and 503 are retried with exponential backoff and jitter, at most `maxAttempts` times in all.
+    func perform(_ request: URLRequest, idempotent: Bool, label: String) throws -> GatewayResponse {
+        var attempt = 1
+        while true {
+            let result = exchange(request)
+            var retryAfter: Double?
+            var reason: String
+            switch result {
+            case let .success(response):
+                guard response.status == 429 || response.status == 503 else { return response }
+                retryAfter = response.headers["retry-after"].flatMap(Double.init)
+                reason = "HTTP \(response.status)"
+                if attempt >= options.maxAttempts { return response }
+            case let .failure(error):
+                reason = error.reason
+                if !idempotent || attempt >= options.maxAttempts { throw error }
+            }
+            var delay = options.backoffBase * pow(2, Double(attempt - 1)) * Double.random(in: 0.8...1.2)
+            if let retryAfter { delay = max(delay, min(retryAfter, 60)) }
+            options.note("batchctl: \(label): \(reason); retrying in \(String(format: "%.1f", delay))s (attempt \(attempt + 1) of \(options.maxAttempts))")
+            Thread.sleep(forTimeInterval: delay)
+            attempt += 1
+        }
+    }
+
+    func exchange(_ request: URLRequest) -> Result<GatewayResponse, TransportError> {
+        let done = DispatchSemaphore(value: 0)
+        let result = Box<Result<GatewayResponse, TransportError>>(.failure(TransportError(url: "", reason: "no answer")))
+        let url = request.url?.absoluteString ?? ""
+        let task = session.dataTask(with: request) { data, response, error in
+            if let error {
+                result.value = .failure(TransportError(url: url, reason: GatewayClient.describe(error)))
+            } else if let http = response as? HTTPURLResponse {
+                var headers: [String: String] = [:]
+                for (k, v) in http.allHeaderFields { headers[String(describing: k).lowercased()] = String(describing: v) }
+                result.value = .success(GatewayResponse(status: http.statusCode, headers: headers, body: [UInt8](data ?? Data())))
+            } else {
+                result.value = .failure(TransportError(url: url, reason: "not an HTTP answer"))
+            }
+            done.signal()
+        }
+        task.resume()
+        done.wait()
+        return result.value
+    }
+
+    static func describe(_ error: Error) -> String {
+        let ns = error as NSError
+        if ns.domain == NSURLErrorDomain {
+            switch ns.code {
+            case NSURLErrorTimedOut: return "the request timed out"
+            case NSURLErrorCannotConnectToHost: return "connection refused"
+            case NSURLErrorCannotFindHost: return "host not found"
+            case NSURLErrorNetworkConnectionLost: return "the connection was lost"
+            case NSURLErrorNotConnectedToInternet: return "not connected to the network"
+            default: break
+            }
+        }
+        return ns.localizedDescription
+    }
+
+    // MARK: account
+
+    private var cachedAccount: String?
+
+    /// The account for the key, asked once of `GET /verifyApiKey` (header `x-fireworks-account-id`).
+    public func discoverAccount() throws -> String {
+        if let cachedAccount { return cachedAccount }
+        if options.dryRun {
+            printDryRun(method: "GET", url: options.baseURL + "/verifyApiKey", headers: [("Accept", "application/json")], body: nil)
+            return "ACCOUNT_ID"
+        }
+        guard options.apiKey != nil else {
+            throw ClientError("no account id: set --account-id, FIREWORKS_ACCOUNT_ID or account_id in ~/.fireworks/auth.ini (or an API key to look it up)")
+        }
+        guard let response = try sendRaw(Endpoints.verifyAPIKey()) else { return "ACCOUNT_ID" }
+        guard let account = response.headers["x-fireworks-account-id"], !account.isEmpty else {
+            throw ClientError("the gateway did not say which account the API key belongs to; pass --account-id")
+        }
+        cachedAccount = account
+        return account
+    }
+}
+
+/// A mutable cell shared with a completion handler that is waited for before it is read.
+final class Box<T>: @unchecked Sendable {
+    var value: T
+    init(_ value: T) { self.value = value }
+}

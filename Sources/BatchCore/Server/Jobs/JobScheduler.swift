@@ -1,0 +1,265 @@
+// The job scheduler: walks each job through VALIDATING -> PENDING -> RUNNING -> WRITING_RESULTS -> an end
+// state, first in first out, running rows through the engine and keeping the job record true as it goes.
+import BatchAPI
+import BatchEngine
+import BatchJSONL
+import Foundation
+
+final class JobScheduler: @unchecked Sendable {
+    let store: Store
+    let backend: InferenceBackend
+    let pool: InferencePool
+    let options: RunnerOptions
+    let maxRunningJobs: Int
+    let log: (String) -> Void
+    private let lock = NSLock()
+    private let wake = DispatchSemaphore(value: 0)
+    private var queue: [String] = []
+    private var runners: [String: JobRunner] = [:]
+    private var active: Set<String> = []
+    private var stopping = false
+
+    init(store: Store, backend: InferenceBackend, pool: InferencePool, options: RunnerOptions, maxRunningJobs: Int = 4,
+         log: @escaping (String) -> Void) {
+        self.store = store
+        self.backend = backend
+        self.pool = pool
+        self.options = options
+        self.maxRunningJobs = maxRunningJobs
+        self.log = log
+    }
+
+    /// Starts the worker threads and queues every unfinished job found on disk, oldest first.
+    func start() {
+        let unfinished = store.allJobs().filter { !$0.job.isTerminal }.sorted { ($0.job.createTime ?? "") < ($1.job.createTime ?? "") }
+        for (account, job) in unfinished {
+            if job.state == JobState.running || job.state == JobState.writingResults {
+                log("resuming \(job.name) from its checkpoint")
+            }
+            enqueue(account: account, id: job.id)
+        }
+        for i in 0..<maxRunningJobs {
+            let t = Thread { [weak self] in self?.workLoop() }
+            t.name = "job-worker-\(i)"
+            t.start()
+        }
+    }
+
+    func enqueue(account: String, id: String) {
+        lock.lock()
+        queue.append(Store.key(account, id))
+        lock.unlock()
+        wake.signal()
+    }
+
+    /// Cancel or delete: stops the runner, or finishes a job that has not started yet.
+    func stop(account: String, id: String) {
+        let key = Store.key(account, id)
+        lock.lock()
+        let runner = runners[key]
+        let isActive = active.contains(key)
+        if !isActive, let i = queue.firstIndex(of: key) { queue.remove(at: i) }
+        lock.unlock()
+        if let runner { runner.cancel(); return }
+        if !isActive { finishStopped(account: account, id: id) }
+    }
+
+    /// Graceful shutdown: running jobs stop at a checkpoint and stay RUNNING, to resume on the next start.
+    func shutdown() {
+        lock.lock()
+        stopping = true
+        let all = Array(runners.values)
+        lock.unlock()
+        for r in all { r.cancel() }
+        for _ in 0..<maxRunningJobs { wake.signal() }
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            lock.lock(); let busy = !active.isEmpty; lock.unlock()
+            if !busy { break }
+            usleep(20_000)
+        }
+    }
+
+    var runningCount: Int { lock.lock(); defer { lock.unlock() }; return active.count }
+
+    private func workLoop() {
+        while true {
+            wake.wait()
+            lock.lock()
+            if stopping { lock.unlock(); return }
+            guard !queue.isEmpty else { lock.unlock(); continue }
+            let key = queue.removeFirst()
+            active.insert(key)
+            lock.unlock()
+            let parts = key.split(separator: "/").map(String.init)
+            runJob(account: parts[0], id: parts[1])
+            lock.lock()
+            active.remove(key)
+            runners[key] = nil
+            let more = !queue.isEmpty
+            lock.unlock()
+            if more { wake.signal() }
+        }
+    }
+
+    private func update(_ account: String, _ id: String, durable: Bool = true, _ change: (inout BatchInferenceJob) -> Void) -> BatchInferenceJob? {
+        do { return try store.updateJob(account, id, durable: durable, change) } catch {
+            log("cannot save job \(account)/\(id): \(error)")
+            return store.job(account, id)
+        }
+    }
+
+    /// A job stopped before it ran: CANCELLED, or gone when it was being deleted.
+    private func finishStopped(account: String, id: String) {
+        guard let job = store.job(account, id) else { return }
+        if job.state == JobState.deletingCleaningUp {
+            try? store.deleteJob(account, id)
+            return
+        }
+        finish(account, id, state: JobState.cancelled, status: ResourceStatus(code: "CANCELLED", message: "cancelled before it ran"))
+    }
+
+    private func finish(_ account: String, _ id: String, state: String, status: ResourceStatus = ResourceStatus()) {
+        let now = Timestamp.now()
+        guard let job = update(account, id, { j in
+            j.state = state
+            j.status = status
+            if j.lifecycle == nil { j.lifecycle = JobLifecycle() }
+            j.lifecycle?.endTime = now
+        }) else { return }
+        if let out = ResourceName(job.outputDatasetId, kind: .dataset), var d = store.dataset(account, out.id) {
+            d.state = DatasetState.ready
+            d.exampleCount = Int64(job.jobProgress?.outputRows ?? 0)
+            d.updateTime = now
+            try? store.saveDataset(d, account, out.id)
+        }
+        log("\(job.name) ended \(state)\(status.message.isEmpty ? "" : ": \(status.message)")")
+    }
+
+    private func inputFile(_ account: String, _ datasetName: String) -> String? {
+        guard let n = ResourceName(datasetName, kind: .dataset), let file = store.datasetFiles(account, n.id).first else { return nil }
+        return store.datasetFilesDir(account, n.id) + "/" + file.name
+    }
+
+    private func runJob(account: String, id: String) {
+        guard var job = store.job(account, id), !job.isTerminal else { return }
+        if job.state == JobState.cancelling || job.state == JobState.deletingCleaningUp {
+            finishStopped(account: account, id: id)
+            return
+        }
+        if let expire = job.expireTime.flatMap(Timestamp.date(from:)), Date() >= expire, job.state != JobState.running {
+            finish(account, id, state: JobState.expired, status: ResourceStatus(code: "DEADLINE_EXCEEDED", message: "the job expired before it ran"))
+            return
+        }
+        guard let input = inputFile(account, job.inputDatasetId) else {
+            finish(account, id, state: JobState.failed, status: ResourceStatus(code: "FAILED_PRECONDITION", message: "input dataset \(job.inputDatasetId) has no file"))
+            return
+        }
+        if job.state == JobState.validating {
+            let report: ValidationReport
+            do {
+                report = try DatasetValidator(DatasetValidator.Options(keptProblems: 1, stopAfterProblems: 1)).validate(path: input)
+            } catch {
+                finish(account, id, state: JobState.failed, status: ResourceStatus(code: "INTERNAL", message: "cannot read the input dataset: \(error)"))
+                return
+            }
+            if let problem = report.firstProblem {
+                let file = (input as NSString).lastPathComponent
+                finish(account, id, state: JobState.failed, status: ResourceStatus(code: "INVALID_ARGUMENT",
+                    message: "Dataset has a syntax error: invalid row on \(file):\(problem.line): \(problem.reason)"))
+                // A job that never ran leaves no output dataset behind.
+                if let out = ResourceName(job.outputDatasetId, kind: .dataset), store.datasetFiles(account, out.id).isEmpty {
+                    try? store.deleteDataset(account, out.id)
+                }
+                return
+            }
+            job = update(account, id) { j in
+                if j.state == JobState.validating { j.state = JobState.pending }
+                j.lifecycle = j.lifecycle ?? JobLifecycle()
+                j.lifecycle?.validatedTime = Timestamp.now()
+            } ?? job
+        }
+        if job.state == JobState.cancelling || job.state == JobState.deletingCleaningUp { finishStopped(account: account, id: id); return }
+
+        // Rows already successful anywhere earlier in the continuation chain are skipped.
+        var skip = CustomIDSet()
+        var previousName = job.continuedFromJobName
+        var outputs: [String] = []
+        while let prev = ResourceName(previousName, kind: .batchInferenceJob), let prevJob = store.job(account, prev.id) {
+            if let out = ResourceName(prevJob.outputDatasetId, kind: .dataset) { outputs.append(store.datasetFilesDir(account, out.id)) }
+            previousName = prevJob.continuedFromJobName
+            if outputs.count > 1000 { break }
+        }
+        if !outputs.isEmpty {
+            do { skip = try succeededCustomIDs(inOutputDirectories: outputs) } catch {
+                finish(account, id, state: JobState.failed, status: ResourceStatus(code: "INTERNAL", message: "cannot read the earlier results: \(error)"))
+                return
+            }
+        }
+        guard let out = ResourceName(job.outputDatasetId, kind: .dataset) else {
+            finish(account, id, state: JobState.failed, status: ResourceStatus(code: "INTERNAL", message: "job has no output dataset"))
+            return
+        }
+        let outputDir = store.datasetFilesDir(account, out.id)
+        try? FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true)
+        let spec = JobSpec(jobName: job.name, model: job.model, inferenceParameters: job.inferenceParameters?.json,
+                           systemPrompt: job.systemPrompt.isEmpty ? nil : job.systemPrompt, inputPath: input,
+                           outputDirectory: outputDir, skipCustomIDs: skip,
+                           deadline: job.expireTime.flatMap(Timestamp.date(from:)))
+        let runner = JobRunner(spec: spec, backend: backend, pool: pool, options: options)
+        let key = Store.key(account, id)
+        lock.lock()
+        runners[key] = runner
+        let shuttingDown = stopping
+        lock.unlock()
+        if shuttingDown { return }
+        let started = update(account, id) { j in
+            if j.state == JobState.pending || j.state == JobState.validating { j.state = JobState.running }
+            if j.lifecycle?.runStartTime == nil { j.lifecycle = j.lifecycle ?? JobLifecycle(); j.lifecycle?.runStartTime = Timestamp.now() }
+            if j.jobProgress == nil { j.jobProgress = JobProgress() }
+        }
+        // A cancel or delete that arrived while the job was being validated or queued stops it before any row.
+        if let state = started?.state, state == JobState.cancelling || state == JobState.deletingCleaningUp { runner.cancel() }
+        var lastPersist = Date.distantPast
+        let outcome = runner.run { [self] counters in
+            let now = Date()
+            let durable = now.timeIntervalSince(lastPersist) >= 1
+            if durable { lastPersist = now }
+            _ = update(account, id, durable: durable) { j in j.jobProgress = JobScheduler.progress(counters) }
+        }
+        lock.lock()
+        let wasStopping = stopping
+        lock.unlock()
+        let current = store.job(account, id)
+        switch outcome {
+        case .completed:
+            _ = update(account, id) { $0.state = JobState.writingResults }
+            finish(account, id, state: JobState.completed)
+        case .expired:
+            finish(account, id, state: JobState.expired, status: ResourceStatus(code: "DEADLINE_EXCEEDED",
+                message: "the job's time window ran out; finished rows are kept (continue the job to run the rest)"))
+        case .cancelled:
+            if wasStopping { return }  // a graceful shutdown: stays RUNNING and resumes on the next start
+            if current?.state == JobState.deletingCleaningUp { try? store.deleteJob(account, id); log("\(job.name) deleted"); return }
+            finish(account, id, state: JobState.cancelled, status: ResourceStatus(code: "CANCELLED", message: "cancelled; finished rows are kept"))
+        case let .failed(message):
+            if wasStopping { return }
+            finish(account, id, state: JobState.failed, status: ResourceStatus(code: "INTERNAL", message: message))
+        }
+    }
+
+    static func progress(_ c: JobCounters) -> JobProgress {
+        func i32(_ n: Int) -> Int32 { Int32(clamping: n) }
+        var p = JobProgress()
+        p.percent = i32(c.percent)
+        p.totalInputRequests = i32(c.totalInputRequests)
+        p.totalProcessedRequests = i32(c.totalProcessedRequests)
+        p.successfullyProcessedRequests = i32(c.successfullyProcessedRequests)
+        p.failedRequests = i32(c.failedRequests)
+        p.outputRows = i32(c.outputRows)
+        p.inputTokens = i32(c.inputTokens)
+        p.outputTokens = i32(c.outputTokens)
+        p.cachedInputTokenCount = i32(c.cachedInputTokenCount)
+        return p
+    }
+}

@@ -1,0 +1,118 @@
+// The local gateway as one object: store, scheduler, engine backend and HTTP server wired together, with
+// startup checks (loopback unless an API key is set) and graceful shutdown.
+import BatchAPI
+import BatchEngine
+import Foundation
+
+public struct ServerOptions: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8700
+    public var dataDir: String
+    public var apiKey: String?
+    public var account = "local"
+    public var backend = "echo"
+    public var inferenceURL: String?
+    public var inferenceAPIKey: String?
+    public var modelMap: [String] = []
+    public var concurrency = 64
+    public var requestTimeout: Double = 600
+    public var minJobDuration: Double = 12 * 3600
+    public var injectedFault: (status: Int, count: Int)?
+    public var quiet = false
+
+    public init(dataDir: String) { self.dataDir = dataDir }
+
+    public static func isLoopback(_ host: String) -> Bool {
+        host == "127.0.0.1" || host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+}
+
+public struct ServerStartError: Error, CustomStringConvertible {
+    public var description: String
+    public var isUsage: Bool
+}
+
+public final class LocalGatewayServer: @unchecked Sendable {
+    public let options: ServerOptions
+    let store: Store
+    let scheduler: JobScheduler
+    let gateway: Gateway
+    let pool: InferencePool
+    var http: HTTPServer?
+
+    public init(options: ServerOptions) throws {
+        guard ServerOptions.isLoopback(options.host) || options.apiKey != nil else {
+            throw ServerStartError(description: "refusing to listen on \(options.host) without --api-key: anyone on the network could use this gateway", isUsage: true)
+        }
+        if let problem = ResourceID.accountProblem(options.account) {
+            throw ServerStartError(description: "invalid --account-id \"\(options.account)\": \(problem)", isUsage: true)
+        }
+        guard options.concurrency >= 1 else { throw ServerStartError(description: "--concurrency must be at least 1", isUsage: true) }
+        self.options = options
+        do {
+            try FileManager.default.createDirectory(atPath: options.dataDir, withIntermediateDirectories: true)
+            store = try Store(root: options.dataDir)
+        } catch {
+            throw ServerStartError(description: "cannot use data dir \(options.dataDir): \(error)", isUsage: false)
+        }
+        let backend: InferenceBackend
+        switch options.backend {
+        case "echo": backend = EchoBackend()
+        case "openai":
+            guard let url = options.inferenceURL else {
+                throw ServerStartError(description: "--backend openai needs --inference-url (e.g. http://127.0.0.1:8000/v1)", isUsage: true)
+            }
+            do {
+                backend = try OpenAICompatibleBackend(baseURL: url, apiKey: options.inferenceAPIKey,
+                                                      requestTimeout: options.requestTimeout, maxConnections: options.concurrency)
+            } catch {
+                throw ServerStartError(description: "invalid --inference-url \(url): \(error)", isUsage: true)
+            }
+        default: throw ServerStartError(description: "unknown backend \(options.backend)", isUsage: true)
+        }
+        var runner = RunnerOptions()
+        do { runner.modelMap = try ModelMap(rules: options.modelMap) } catch {
+            throw ServerStartError(description: "\(error)", isUsage: true)
+        }
+        pool = InferencePool(concurrency: options.concurrency)
+        let quiet = options.quiet
+        scheduler = JobScheduler(store: store, backend: backend, pool: pool, options: runner,
+                                 log: { line in if !quiet { LocalGatewayServer.logLine(line) } })
+        var config = GatewayConfiguration(dataDir: options.dataDir)
+        config.apiKey = options.apiKey
+        config.defaultAccount = options.account
+        config.minJobDuration = options.minJobDuration
+        config.injectedFault = options.injectedFault
+        do { gateway = try Gateway(config: config, store: store, scheduler: scheduler) } catch {
+            throw ServerStartError(description: "cannot prepare the data dir: \(error)", isUsage: false)
+        }
+    }
+
+    static func logLine(_ line: String) {
+        FileHandle.standardError.write(Data("\(Timestamp.now().prefix(23))Z \(line)\n".utf8))
+    }
+
+    /// Binds, starts the job workers, and returns the address it listens on.
+    public func start() throws -> String {
+        var configuration = HTTPServer.Configuration(host: options.host, port: options.port)
+        if !options.quiet { configuration.log = { LocalGatewayServer.logLine($0) } }
+        let gateway = self.gateway
+        let server = HTTPServer(configuration: configuration) { request in gateway.handle(request) }
+        let address: HTTPServerAddress
+        do { address = try server.start() } catch {
+            throw ServerStartError(description: "\(error)", isUsage: false)
+        }
+        http = server
+        scheduler.start()
+        return "http://\(address)"
+    }
+
+    /// Stops accepting, lets requests in flight finish, checkpoints running jobs (they resume next start).
+    public func stop() {
+        http?.stop(gracePeriod: 10)
+        scheduler.shutdown()
+        pool.shutdown()
+    }
+
+    public var jobCount: Int { store.allJobs().count }
+}

@@ -1,0 +1,291 @@
+// Tests of JobRunner with the echo backend: results, counters, resume after a crash, cancel, expiry, continuation.
+import XCTest
+import BatchJSONL
+@testable import BatchEngine
+
+final class JobRunnerTests: XCTestCase {
+    var directory = ""
+    var pool: InferencePool!
+
+    override func setUpWithError() throws {
+        directory = try makeTemporaryDirectory()
+        pool = InferencePool(concurrency: 8)
+    }
+
+    override func tearDown() {
+        pool.shutdown()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    func spec(input: String, output: String = "out", parameters: JSONValue? = nil, systemPrompt: String? = nil,
+              skip: CustomIDSet = [], deadline: Date? = nil) -> JobSpec {
+        JobSpec(jobName: "accounts/a/batchInferenceJobs/test", model: "accounts/fireworks/models/echo",
+                inferenceParameters: parameters, systemPrompt: systemPrompt, inputPath: directory + "/" + input,
+                outputDirectory: directory + "/" + output, skipCustomIDs: skip, deadline: deadline)
+    }
+
+    var results: [JSONValue] { readJSONLines(directory + "/out/BIJOutputSet.jsonl") }
+    var errors: [JSONValue] { readJSONLines(directory + "/out/error-data") }
+
+    func testThreeRowsGiveThreeResultsAndCounters() throws {
+        try writeLines(chatRows(3), to: directory + "/in.jsonl")
+        var reports: [JobCounters] = []
+        let outcome = JobRunner(spec: spec(input: "in.jsonl"), backend: EchoBackend(), pool: pool, options: fastOptions())
+            .run { reports.append($0) }
+        XCTAssertEqual(outcome, .completed)
+        XCTAssertEqual(customIDs(results).sorted(), ["row-1", "row-2", "row-3"])
+        XCTAssertEqual(errors.count, 0)
+        let response = results.first { $0["custom_id"] == .string("row-2") }?["response"]
+        XCTAssertEqual(response?["choices"]?.arrayValue?.first?["message"]?["content"], .string("hello number 2"))
+        XCTAssertEqual(response?["model"], .string("echo"), "the model map strips accounts/*/models/")
+        let final = try XCTUnwrap(reports.last)
+        XCTAssertEqual(final.totalInputRequests, 3)
+        XCTAssertEqual(final.totalProcessedRequests, 3)
+        XCTAssertEqual(final.successfullyProcessedRequests, 3)
+        XCTAssertEqual(final.failedRequests, 0)
+        XCTAssertEqual(final.outputRows, 3)
+        XCTAssertEqual(final.inputTokens, 9, "three words a row")
+        XCTAssertEqual(final.outputTokens, 9)
+        XCTAssertEqual(final.cachedInputTokenCount, 0)
+        XCTAssertEqual(final.percent, 100)
+        for report in reports { XCTAssertEqual(report.successfullyProcessedRequests + report.failedRequests, report.totalProcessedRequests) }
+    }
+
+    func testParametersSystemPromptAndNReachTheBackend() throws {
+        try writeLines(chatRows(2, text: { "a b c d e f \($0)" }) + [#"{"custom_id": "own", "body": {"messages": [{"role": "user", "content": "x y z"}], "max_tokens": 1, "n": 1}}"#],
+                       to: directory + "/in.jsonl")
+        let backend = RecordingBackend()
+        let parameters = try JSONValue(parsing: #"{"maxTokens": 3, "n": 2, "extraBody": "{\"seed\": 42}"}"#)
+        let outcome = JobRunner(spec: spec(input: "in.jsonl", parameters: parameters, systemPrompt: "You are terse."),
+                                backend: backend, pool: pool, options: fastOptions()).run()
+        XCTAssertEqual(outcome, .completed)
+        let requests = backend.recorded
+        XCTAssertEqual(requests.count, 3)
+        for request in requests {
+            XCTAssertEqual(request["model"], .string("echo"))
+            XCTAssertEqual(request["seed"], .number("42"))
+            XCTAssertEqual(request["messages"]?.arrayValue?.first?["content"], .string("You are terse."))
+        }
+        let row1 = try XCTUnwrap(results.first { $0["custom_id"] == .string("row-1") }?["response"])
+        XCTAssertEqual(row1["choices"]?.arrayValue?.count, 2, "n=2 gives two choices")
+        XCTAssertEqual(row1["choices"]?.arrayValue?.last?["message"]?["content"], .string("a b c"))
+        XCTAssertEqual(row1["choices"]?.arrayValue?.last?["finish_reason"], .string("length"))
+        let own = try XCTUnwrap(results.first { $0["custom_id"] == .string("own") }?["response"])
+        XCTAssertEqual(own["choices"]?.arrayValue?.count, 1, "the row's own n wins")
+        XCTAssertEqual(own["choices"]?.arrayValue?.first?["message"]?["content"], .string("x"))
+    }
+
+    func testBadRowsFailAloneAndAreNotRepeatedOnResume() throws {
+        try writeLines([chatRows(1)[0], #"{"custom_id": "nobody"}"#, "not json", "", chatRows(1, from: 2)[0]], to: directory + "/in.jsonl")
+        XCTAssertEqual(JobRunner(spec: spec(input: "in.jsonl"), backend: EchoBackend(), pool: pool, options: fastOptions()).run(), .completed)
+        XCTAssertEqual(customIDs(results).sorted(), ["row-1", "row-2"])
+        XCTAssertEqual(errors.count, 2)
+        XCTAssertEqual(errors.first { $0["custom_id"] == .string("nobody") }?["error"]?["code"], .number("400"))
+        let noID = try XCTUnwrap(errors.first { $0["custom_id"] == .null })
+        XCTAssertEqual(noID["line"], .number("3"))
+        XCTAssertEqual(noID["error"]?["message"]?.stringValue?.hasPrefix("line 3: invalid JSON"), true)
+
+        // A second run over the same directory finds every row done, even the one without a custom_id.
+        var final = JobCounters()
+        XCTAssertEqual(JobRunner(spec: spec(input: "in.jsonl"), backend: EchoBackend(), pool: pool, options: fastOptions()).run { final = $0 }, .completed)
+        XCTAssertEqual(results.count, 2)
+        XCTAssertEqual(errors.count, 2)
+        XCTAssertEqual(final.totalInputRequests, 4)
+        XCTAssertEqual(final.successfullyProcessedRequests, 2)
+        XCTAssertEqual(final.failedRequests, 2)
+    }
+
+    /// A crash leaves rows past the checkpoint and a torn line; resuming cuts them and runs those rows again.
+    func testResumeAfterACrashWritesEveryRowExactlyOnce() throws {
+        try writeLines(chatRows(5), to: directory + "/first.jsonl")
+        XCTAssertEqual(JobRunner(spec: spec(input: "first.jsonl"), backend: EchoBackend(), pool: pool, options: fastOptions()).run(), .completed)
+        let checkpoint = try String(contentsOfFile: directory + "/out/.batchctl-checkpoint.json", encoding: .utf8)
+        XCTAssertTrue(checkpoint.contains(#""successfullyProcessedRequests":5"#), checkpoint)
+
+        // What a kill -9 between a write and its checkpoint leaves: a whole row and a torn one.
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: directory + "/out/BIJOutputSet.jsonl"))
+        handle.seekToEndOfFile()
+        handle.write(Data(#"{"custom_id":"row-7","response":{"id":"x"}}"#.utf8 + [0x0A]))
+        handle.write(Data(#"{"custom_id":"row-8","respo"#.utf8))
+        handle.closeFile()
+        let errorHandle = try XCTUnwrap(FileHandle(forWritingAtPath: directory + "/out/error-data"))
+        errorHandle.write(Data(#"{"custom_id":"row-9","error":{"code":500,"#.utf8))
+        errorHandle.closeFile()
+
+        try writeLines(chatRows(10), to: directory + "/in.jsonl")
+        let runner = JobRunner(spec: spec(input: "in.jsonl"), backend: EchoBackend(), pool: pool, options: fastOptions())
+        var final = JobCounters()
+        XCTAssertEqual(runner.run { final = $0 }, .completed)
+        let ids = customIDs(results)
+        XCTAssertEqual(ids.count, 10, "\(ids)")
+        XCTAssertEqual(Set(ids), Set((1...10).map { "row-\($0)" }))
+        XCTAssertEqual(errors.count, 0)
+        XCTAssertEqual(final.successfullyProcessedRequests, 10)
+        XCTAssertEqual(final.outputRows, 10)
+        XCTAssertEqual(final.totalInputRequests, 10)
+        XCTAssertNotEqual(results.first { $0["custom_id"] == .string("row-7") }?["response"]?["id"], .string("x"),
+                          "the uncheckpointed row-7 was cut and run again")
+    }
+
+    func testDamagedCheckpointFailsTheJobWithoutTouchingTheFiles() throws {
+        try writeLines(chatRows(2), to: directory + "/in.jsonl")
+        try FileManager.default.createDirectory(atPath: directory + "/out", withIntermediateDirectories: true)
+        try "{\"version\":1,".write(toFile: directory + "/out/.batchctl-checkpoint.json", atomically: true, encoding: .utf8)
+        let outcome = JobRunner(spec: spec(input: "in.jsonl"), backend: EchoBackend(), pool: pool, options: fastOptions()).run()
+        guard case let .failed(message) = outcome else { return XCTFail("\(outcome)") }
+        XCTAssertTrue(message.contains("damaged checkpoint"), message)
+        XCTAssertEqual(results.count, 0)
+    }
+
+    func testMissingInputFails() {
+        let outcome = JobRunner(spec: spec(input: "absent.jsonl"), backend: EchoBackend(), pool: pool, options: fastOptions()).run()
+        guard case let .failed(message) = outcome else { return XCTFail("\(outcome)") }
+        XCTAssertTrue(message.contains("absent.jsonl"), message)
+    }
+
+    /// Stopped halfway, a job keeps exactly the rows it finished; a new runner finishes the rest.
+    func testCancelKeepsFinishedRowsAndResumeFinishesTheJob() throws {
+        try writeLines(chatRows(300), to: directory + "/in.jsonl")
+        let runner = JobRunner(spec: spec(input: "in.jsonl"), backend: SlowEchoBackend(delay: 0.01), pool: pool, options: fastOptions())
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.15) { runner.cancel() }
+        var final = JobCounters()
+        XCTAssertEqual(runner.run { final = $0 }, .cancelled)
+        let done = customIDs(results)
+        XCTAssertGreaterThan(done.count, 0)
+        XCTAssertLessThan(done.count, 300)
+        XCTAssertEqual(Set(done).count, done.count)
+        XCTAssertEqual(final.successfullyProcessedRequests, done.count, "counters match the file")
+        XCTAssertEqual(final.totalInputRequests, 300)
+        XCTAssertEqual(errors.count, 0, "stopped rows are unfinished, not failed")
+
+        XCTAssertEqual(JobRunner(spec: spec(input: "in.jsonl"), backend: EchoBackend(), pool: pool, options: fastOptions()).run(), .completed)
+        XCTAssertEqual(customIDs(results).count, 300)
+        XCTAssertEqual(Set(customIDs(results)).count, 300)
+    }
+
+    func testCancelBeforeRun() throws {
+        try writeLines(chatRows(3), to: directory + "/in.jsonl")
+        let runner = JobRunner(spec: spec(input: "in.jsonl"), backend: EchoBackend(), pool: pool, options: fastOptions())
+        runner.cancel()
+        XCTAssertEqual(runner.run(), .cancelled)
+        XCTAssertEqual(results.count, 0)
+    }
+
+    func testDeadlineExpiresTheJobAndKeepsFinishedRows() throws {
+        try writeLines(chatRows(300), to: directory + "/in.jsonl")
+        let started = Date()
+        let runner = JobRunner(spec: spec(input: "in.jsonl", deadline: Date(timeIntervalSinceNow: 0.15)),
+                               backend: SlowEchoBackend(delay: 0.01), pool: pool, options: fastOptions())
+        var final = JobCounters()
+        XCTAssertEqual(runner.run { final = $0 }, .expired)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 2)
+        let done = customIDs(results)
+        XCTAssertGreaterThan(done.count, 0)
+        XCTAssertLessThan(done.count, 300)
+        XCTAssertEqual(final.totalProcessedRequests, done.count)
+        XCTAssertEqual(errors.count, 0)
+
+        let past = JobRunner(spec: spec(input: "in.jsonl", deadline: Date(timeIntervalSinceNow: -1)), backend: EchoBackend(), pool: pool, options: fastOptions())
+        XCTAssertEqual(past.run(), .expired)
+        XCTAssertEqual(customIDs(results).count, done.count, "nothing is dispatched after the deadline")
+    }
+
+    func testContinuationSkipsRowsThatSucceededEarlierInTheChain() throws {
+        try writeLines(chatRows(4), to: directory + "/in-a.jsonl")
+        XCTAssertEqual(JobRunner(spec: spec(input: "in-a.jsonl", output: "job-a"), backend: EchoBackend(), pool: pool, options: fastOptions()).run(), .completed)
+        try writeLines(chatRows(2, from: 5) + [#"{"custom_id": "row-7", "body": {"messages": []}, "x": 1}"#], to: directory + "/in-b.jsonl")
+        XCTAssertEqual(JobRunner(spec: spec(input: "in-b.jsonl", output: "job-b"), backend: EchoBackend(), pool: pool, options: fastOptions()).run(), .completed)
+        // A failed row of the chain is not a success: it runs again.
+        try """
+        {"custom_id":"row-8","error":{"code":500,"message":"boom"}}
+
+        """.write(toFile: directory + "/job-b/error-data", atomically: false, encoding: .utf8)
+
+        let skip = try succeededCustomIDs(inOutputDirectories: [directory + "/job-a", directory + "/job-b", directory + "/absent"])
+        XCTAssertEqual(skip.count, 7)
+        try writeLines(chatRows(10), to: directory + "/in.jsonl")
+        var final = JobCounters()
+        XCTAssertEqual(JobRunner(spec: spec(input: "in.jsonl", output: "out", skip: skip), backend: EchoBackend(), pool: pool, options: fastOptions()).run { final = $0 }, .completed)
+        XCTAssertEqual(customIDs(results).sorted(), ["row-10", "row-8", "row-9"])
+        XCTAssertEqual(final.totalInputRequests, 3)
+        XCTAssertEqual(final.successfullyProcessedRequests, 3)
+        XCTAssertEqual(final.percent, 100)
+    }
+
+    func testContinuationHelperReadsOnlyUpToTheCheckpoint() throws {
+        try writeLines(chatRows(2), to: directory + "/in.jsonl")
+        XCTAssertEqual(JobRunner(spec: spec(input: "in.jsonl"), backend: EchoBackend(), pool: pool, options: fastOptions()).run(), .completed)
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: directory + "/out/BIJOutputSet.jsonl"))
+        handle.seekToEndOfFile()
+        handle.write(Data(#"{"custom_id":"row-3","response":{}}"#.utf8 + [0x0A]))
+        handle.closeFile()
+        let ids = try succeededCustomIDs(inOutputDirectories: [directory + "/out"])
+        XCTAssertEqual(ids.count, 2)
+        XCTAssertFalse(ids.contains("row-3"))
+    }
+
+    func testEmptyInputCompletes() throws {
+        try "\n\n".write(toFile: directory + "/in.jsonl", atomically: true, encoding: .utf8)
+        var final = JobCounters()
+        XCTAssertEqual(JobRunner(spec: spec(input: "in.jsonl"), backend: EchoBackend(), pool: pool, options: fastOptions()).run { final = $0 }, .completed)
+        XCTAssertEqual(final.totalInputRequests, 0)
+        XCTAssertEqual(final.percent, 100)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/out/BIJOutputSet.jsonl"))
+    }
+
+    func testRowsAreStreamedThroughABoundedWindow() throws {
+        try writeLines(chatRows(2_000), to: directory + "/in.jsonl")
+        final class Peak: InferenceBackend, @unchecked Sendable {
+            let lock = NSLock(); var current = 0; var peak = 0
+            func complete(_ request: [UInt8]) -> InferenceResult {
+                lock.lock(); current += 1; peak = max(peak, current); lock.unlock()
+                defer { lock.lock(); current -= 1; lock.unlock() }
+                return EchoBackend().complete(request)
+            }
+        }
+        let backend = Peak()
+        var options = fastOptions()
+        options.window = 16
+        XCTAssertEqual(JobRunner(spec: spec(input: "in.jsonl"), backend: backend, pool: pool, options: options).run(), .completed)
+        XCTAssertEqual(Set(customIDs(results)).count, 2_000)
+        XCTAssertLessThanOrEqual(backend.peak, 8, "never more requests in flight than the pool's concurrency")
+    }
+}
+
+final class InferencePoolTests: XCTestCase {
+    /// Two jobs queue at once; the workers alternate between them instead of draining the first.
+    func testWorkersTakeFromJobsInTurn() {
+        let pool = InferencePool(concurrency: 1)
+        defer { pool.shutdown() }
+        let gate = DispatchSemaphore(value: 0)
+        let done = DispatchSemaphore(value: 0)
+        let lock = NSLock()
+        var order: [String] = []
+        let a = pool.addLane(), b = pool.addLane()
+        XCTAssertTrue(pool.submit({ gate.wait() }, to: a))
+        for i in 0..<10 {
+            XCTAssertTrue(pool.submit({ lock.lock(); order.append("a\(i)"); lock.unlock(); done.signal() }, to: a))
+        }
+        for i in 0..<10 {
+            XCTAssertTrue(pool.submit({ lock.lock(); order.append("b\(i)"); lock.unlock(); done.signal() }, to: b))
+        }
+        gate.signal()
+        for _ in 0..<20 { done.wait() }
+        XCTAssertEqual(Array(order.prefix(6)), ["b0", "a0", "b1", "a1", "b2", "a2"])
+        pool.removeLane(a)
+        XCTAssertFalse(pool.submit({}, to: a), "a removed lane takes no work")
+    }
+
+    func testDroppingQueuedWorkCountsIt() {
+        let pool = InferencePool(concurrency: 1)
+        defer { pool.shutdown() }
+        let gate = DispatchSemaphore(value: 0)
+        let lane = pool.addLane()
+        _ = pool.submit({ gate.wait() }, to: lane)
+        Thread.sleep(forTimeInterval: 0.05)
+        for _ in 0..<5 { _ = pool.submit({ XCTFail("dropped work ran") }, to: lane) }
+        XCTAssertEqual(pool.dropQueued(lane), 5)
+        gate.signal()
+        Thread.sleep(forTimeInterval: 0.05)
+    }
+}

@@ -1,0 +1,275 @@
+// Helpers for the engine tests: temp directories, reading output files, and real HTTP servers (nginx, Python).
+import XCTest
+import Foundation
+import BatchJSONL
+@testable import BatchEngine
+
+func makeTemporaryDirectory(_ name: String = "engine") throws -> String {
+    let path = NSTemporaryDirectory() + "batchctl-\(name)-\(UUID().uuidString.prefix(8))"
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+func writeLines(_ lines: [String], to path: String) throws {
+    try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+}
+
+/// `{"custom_id": "row-i", "body": {"messages": [{"role": "user", "content": text}]}}` rows.
+func chatRows(_ count: Int, from first: Int = 1, text: (Int) -> String = { "hello number \($0)" }) -> [String] {
+    (first..<first + count).map { i in
+        JSONValue.object([
+            ("custom_id", .string("row-\(i)")),
+            ("body", .object([("messages", .array([.object([("role", .string("user")), ("content", .string(text(i)))])]))])),
+        ]).compactText
+    }
+}
+
+/// The JSON lines of a file (empty when it does not exist). Fails the test on a line that is not JSON.
+func readJSONLines(_ path: String, file: StaticString = #filePath, line: UInt = #line) -> [JSONValue] {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+    return text.split(separator: "\n").compactMap { lineText in
+        do { return try JSONValue(parsing: String(lineText)) } catch {
+            XCTFail("\(path): not JSON: \(lineText.prefix(200))", file: file, line: line)
+            return nil
+        }
+    }
+}
+
+func customIDs(_ lines: [JSONValue]) -> [String] { lines.compactMap { $0["custom_id"]?.stringValue } }
+
+/// Options that keep tests fast: tiny backoff, quick flushes.
+func fastOptions(attempts: Int = 4) -> RunnerOptions {
+    var options = RunnerOptions()
+    options.retry = RetryPolicy(maxAttempts: attempts, baseDelay: 0.01, maxDelay: 0.05)
+    options.flushInterval = 0.02
+    options.progressInterval = 0.05
+    options.drainTimeout = 5
+    return options
+}
+
+/// A backend that waits before answering like EchoBackend, so that a test can stop a job halfway.
+struct SlowEchoBackend: InferenceBackend {
+    var delay: TimeInterval
+    func complete(_ request: [UInt8]) -> InferenceResult {
+        Thread.sleep(forTimeInterval: delay)
+        return EchoBackend().complete(request)
+    }
+}
+
+/// A backend that records every request it is sent.
+final class RecordingBackend: InferenceBackend, @unchecked Sendable {
+    private let lock = NSLock()
+    private var requests: [JSONValue] = []
+    var recorded: [JSONValue] { lock.lock(); defer { lock.unlock() }; return requests }
+    func complete(_ request: [UInt8]) -> InferenceResult {
+        if let json = try? JSONValue(parsing: request) { lock.lock(); requests.append(json); lock.unlock() }
+        return EchoBackend().complete(request)
+    }
+}
+
+// MARK: real servers
+
+/// Skips the test when a tool is missing, except in CI (`CI=true`), where a missing tool is a failure.
+func requireTool(_ candidates: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {
+    for path in candidates where FileManager.default.isExecutableFile(atPath: path) { return path }
+    let names = candidates.map { ($0 as NSString).lastPathComponent }
+    for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+        for name in Set(names) {
+            let path = "\(directory)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+    }
+    let message = "\(names[0]) is not installed (tried \(candidates.joined(separator: ", ")) and PATH); install it (apt-get install -y \(names[0] == "nginx" ? "nginx-light" : "python3")) to run this test"
+    if ProcessInfo.processInfo.environment["CI"] == "true" {
+        XCTFail(message, file: file, line: line)
+        throw XCTSkip("failed: " + message)
+    }
+    throw XCTSkip(message)
+}
+
+func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+func waitForPort(_ port: Int, timeout: TimeInterval = 10) -> Bool {
+    let until = Date(timeIntervalSinceNow: timeout)
+    while Date() < until {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let ok = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+        close(fd)
+        if ok { return true }
+        Thread.sleep(forTimeInterval: 0.05)
+    }
+    return false
+}
+
+/// A server process the test started; stopped when the test ends.
+final class ServerProcess {
+    let process = Process()
+    let port: Int
+    var baseURL: String { "http://127.0.0.1:\(port)/v1" }
+
+    init(executable: String, arguments: [String], port: Int) throws {
+        self.port = port
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        guard waitForPort(port) else {
+            stop()
+            throw XCTSkip("\(executable) did not start listening on port \(port)")
+        }
+    }
+
+    func stop() {
+        if process.isRunning { process.terminate(); process.waitUntilExit() }
+    }
+
+    deinit { stop() }
+}
+
+/// The fixed answer nginx gives to every request.
+let fixedCompletion = #"{"id":"chatcmpl-fixed","object":"chat.completion","created":1700000000,"model":"fixed","choices":[{"index":0,"message":{"role":"assistant","content":"fixed answer"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12,"prompt_tokens_details":{"cached_tokens":2}}}"#
+
+/// nginx on a free loopback port answering `fixedCompletion` to everything.
+func startNginx(in directory: String) throws -> ServerProcess {
+    let nginx = try requireTool(["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx"])
+    let port = freePort()
+    let config = """
+    daemon off;
+    master_process on;
+    user root;
+    worker_processes 1;
+    pid \(directory)/nginx.pid;
+    error_log stderr error;
+    events { worker_connections 1024; }
+    http {
+        access_log off;
+        client_body_temp_path \(directory)/body;
+        proxy_temp_path \(directory)/proxy;
+        fastcgi_temp_path \(directory)/fastcgi;
+        uwsgi_temp_path \(directory)/uwsgi;
+        scgi_temp_path \(directory)/scgi;
+        keepalive_requests 100000;
+        server {
+            listen 127.0.0.1:\(port);
+            location / { default_type application/json; return 200 '\(fixedCompletion)'; }
+        }
+    }
+    """
+    try config.write(toFile: directory + "/nginx.conf", atomically: true, encoding: .utf8)
+    return try ServerProcess(executable: nginx, arguments: ["-p", directory, "-c", directory + "/nginx.conf", "-e", "stderr"], port: port)
+}
+
+/// A Python stdlib server whose answer depends on the first word of the last user message (`kind-n`) and on
+/// how many times that message was seen. `GET /stats` returns `{message: [attempt times]}`.
+let faultServerScript = #"""
+import json, sys, threading, time
+from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
+
+attempts = {}
+lock = threading.Lock()
+
+def completion(text, content=None):
+    return {"id": "chatcmpl-" + text, "object": "chat.completion", "created": 1700000000, "model": "fault",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content or ("re: " + text)}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7, "prompt_tokens_details": {"cached_tokens": 1}}}
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *args): pass
+
+    def reply(self, status, obj, headers=(), pretty=False):
+        body = json.dumps(obj, indent=2 if pretty else None).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in headers: self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        with lock: stats = dict(attempts)
+        self.reply(200, stats)
+
+    def do_POST(self):
+        req = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+        text = req["messages"][-1]["content"]
+        with lock:
+            attempts.setdefault(text, []).append(time.time())
+            n = len(attempts[text])
+        kind = text.split("-")[0]
+        try:
+            if kind == "flaky" and n <= 2:
+                return self.reply(500 if n == 1 else 503, {"error": {"message": "overloaded"}})
+            if kind == "limited" and n == 1:
+                return self.reply(429, {"error": {"message": "slow down"}}, [("Retry-After", "1")])
+            if kind == "stall" and n == 1:
+                time.sleep(3)
+                return self.reply(200, completion(text))
+            if kind == "bad":
+                return self.reply(400, {"error": {"message": "bad request: " + text}})
+            if kind == "down":
+                return self.reply(503, {"error": {"message": "model is loading"}})
+            if kind == "chunked":
+                body = json.dumps(completion(text)).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for i in range(0, len(body), 50):
+                    part = body[i:i + 50]
+                    self.wfile.write(b"%x;ext=1\r\n%s\r\n" % (len(part), part))
+                self.wfile.write(b"0\r\n\r\n")
+                return
+            if kind == "close":
+                body = json.dumps(completion(text)).encode()
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n" + body)
+                self.close_connection = True
+                return
+            if kind == "pretty":
+                return self.reply(200, completion(text), pretty=True)
+            if kind == "whoami":
+                seen = {"auth": self.headers.get("Authorization"), "model": req.get("model"),
+                        "max_tokens": req.get("max_tokens"), "first_role": req["messages"][0]["role"]}
+                return self.reply(200, completion(text, json.dumps(seen)))
+            return self.reply(200, completion(text))
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+ThreadingHTTPServer.daemon_threads = True
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+"""#
+
+func startFaultServer(in directory: String) throws -> ServerProcess {
+    let python = try requireTool(["/usr/bin/python3", "/usr/local/bin/python3"])
+    let script = directory + "/fault_server.py"
+    try faultServerScript.write(toFile: script, atomically: true, encoding: .utf8)
+    let port = freePort()
+    return try ServerProcess(executable: python, arguments: [script, String(port)], port: port)
+}
+
+/// `GET /stats` of the fault server: message -> times it was attempted.
+func faultServerStats(_ server: ServerProcess) throws -> [String: [Double]] {
+    let pool = HTTPConnectionPool(host: "127.0.0.1", port: server.port, maxConnections: 1)
+    let request = Array("GET /stats HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+    let json = try JSONValue(parsing: try pool.send(request, timeout: 10).get().body)
+    var out: [String: [Double]] = [:]
+    for (key, value) in json.objectValue ?? [] { out[key] = (value.arrayValue ?? []).compactMap { $0.doubleValue } }
+    return out
+}
