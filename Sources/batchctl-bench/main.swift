@@ -1,22 +1,21 @@
-// Benchmarks for the targets of design.md, each side by side with its reference.
+// Benchmarks for the targets of design.md, each side by side with its reference: `batchctl-bench <name>`.
 import Foundation
 
+let benchmarks: [(name: String, summary: String, run: ([String]) throws -> Void)] = [
+    ("validate", "dataset validate on ~1 GB of chat JSONL vs a Python orjson validator", runValidateBench),
+    ("http", "gateway requests/s under wrk, and file serving vs nginx", runHTTPBench),
+    ("startup", "batchctl --version and bij get launch time vs curl", runStartupBench),
+]
+
 let benchArguments = Array(CommandLine.arguments.dropFirst())
-switch benchArguments.first {
-case "http":
-    do {
-        try runHTTPBench(arguments: Array(benchArguments.dropFirst()))
-    } catch {
-        FileHandle.standardError.write(Data("batchctl-bench http: \(error)\n".utf8))
-        exit(1)
-    }
-case "startup":
-    do {
-        try runStartupBench(arguments: Array(benchArguments.dropFirst()))
-    } catch {
-        FileHandle.standardError.write(Data("batchctl-bench startup: \(error)\n".utf8))
-        exit(1)
-    }
-default:
-    print("usage: batchctl-bench http|startup|validate|engine [options]")
+guard let name = benchArguments.first, let bench = benchmarks.first(where: { $0.name == name }) else {
+    print("usage: batchctl-bench <benchmark> [options]\n")
+    for b in benchmarks { print("  \(b.name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(b.summary)") }
+    exit(benchArguments.isEmpty ? 0 : 2)
+}
+do {
+    try bench.run(Array(benchArguments.dropFirst()))
+} catch {
+    FileHandle.standardError.write(Data("batchctl-bench \(name): \(error)\n".utf8))
+    exit(1)
 }

@@ -261,6 +261,36 @@ final class DatasetValidatorTests: XCTestCase {
         XCTAssertTrue(stopped.stoppedEarly)
     }
 
+    /// Custom_ids are looked up in batches; verdicts must still come out in line order, duplicates must be
+    /// found within and across batches, a duplicate outranks a body fault, and stopping must stop at the
+    /// right row even in the middle of a batch.
+    func testVerdictsAcrossLookupBatches() throws {
+        var lines = (1...300).map { Self.row("id-\($0)") }
+        lines[69] = Self.row("id-10")            // line 70: duplicate of line 10, same batch
+        lines[149] = Self.row("id-5")            // line 150: duplicate across batches
+        lines[99] = Self.body("{}", id: "id-3")  // line 100: duplicate and a body fault: the duplicate wins
+        lines[199] = Self.body("{}", id: "fresh") // line 200: a body fault only
+        lines[249] = Self.row("fresh")           // line 250: duplicate of a row that had another fault
+        let path = try write("batches.jsonl", lines.joined(separator: "\n"))
+        let report = try DatasetValidator(.init(collectCustomIDs: true)).validate(path: path)
+        XCTAssertEqual(report.problems, [
+            Problem(line: 70, reason: #"duplicate custom_id "id-10" (first seen on line 10)"#),
+            Problem(line: 100, reason: #"duplicate custom_id "id-3" (first seen on line 3)"#),
+            Problem(line: 150, reason: #"duplicate custom_id "id-5" (first seen on line 5)"#),
+            Problem(line: 200, reason: "body needs messages (a chat row) or prompt_token_ids (a completion row)"),
+            Problem(line: 250, reason: #"duplicate custom_id "fresh" (first seen on line 200)"#),
+        ])
+        XCTAssertEqual(report.rows, 300)
+        XCTAssertEqual(report.customIDs?.count, 296)
+
+        let stopped = try DatasetValidator(.init(stopAfterProblems: 2)).validate(path: path)
+        XCTAssertEqual(stopped.problems.map(\.line), [70, 100])
+        XCTAssertEqual(stopped.rows, 100)
+        XCTAssertTrue(stopped.stoppedEarly)
+        // Only rows up to the stop count toward the estimate: 98 valid rows of 9 estimated tokens.
+        XCTAssertEqual(stopped.estimatedTokens, 98 * 9)
+    }
+
     func testSummaryAndJSON() throws {
         let path = try write("ok.jsonl", Self.row("a") + "\n" + Self.row("b") + "\n")
         var report = try DatasetValidator().validate(path: path)

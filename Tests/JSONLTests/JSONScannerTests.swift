@@ -1,4 +1,4 @@
-// JSONScannerTests: the byte scanner's grammar, escapes, UTF-8 rules, word-at-a-time edges and depth limit.
+// JSONScannerTests: the byte scanner's grammar, escapes, UTF-8 rules, 16-byte block edges and depth limit.
 
 import BatchJSONL
 import XCTest
@@ -94,8 +94,8 @@ final class JSONScannerTests: XCTestCase {
         accepts([0x22, 0x7F, 0x22])  // DEL is allowed raw
     }
 
-    /// Every special byte at every offset of strings around the 8-byte word size, so the word-at-a-time path
-    /// and the byte-at-a-time tail are both tested against each kind of stop.
+    /// Every special byte at every offset of strings one to two 16-byte blocks long, so the block paths (the
+    /// stop search and the per-line UTF-8 check) and the byte-at-a-time tails all meet each kind of stop.
     func testSpecialBytesAtEveryOffset() {
         let inserts: [(bytes: [UInt8], valid: Bool)] = [
             (Array(#"\""#.utf8), true), (Array(#"\\"#.utf8), true), (Array(#"\n"#.utf8), true), (Array(#"\u00e9"#.utf8), true),
@@ -103,21 +103,54 @@ final class JSONScannerTests: XCTestCase {
             ([0x01], false), ([0x1F], false), ([0x0A], false), ([0xFF], false), ([0xC3], false), ([0x80], false),
             ([0xE4, 0xB8], false), (Array(#"\q"#.utf8), false),
         ]
-        for length in 0..<26 {
+        // Prefixes put the string at different distances from the start (the block path needs 3 bytes of
+        // context before it), lengths cover one and two 16-byte blocks plus tails.
+        let prefixes = ["", "[", "{\"k\":", "[1,2,3,4,5,6,7,\n"].map { Array($0.utf8) }
+        let suffixes = ["", "]", "}", "]"].map { Array($0.utf8) }
+        for length in 0..<40 {
             for at in 0...length {
                 for insert in inserts {
                     var body = [UInt8](repeating: UInt8(ascii: "a"), count: length)
                     body.insert(contentsOf: insert.bytes, at: at)
                     let text = [0x22] + body + [0x22]
-                    if insert.valid { accepts(text) } else { refuses(text) }
+                    for (prefix, suffix) in zip(prefixes, suffixes) {
+                        if insert.valid { accepts(prefix + text + suffix) } else { refuses(prefix + text + suffix) }
+                    }
                     // The same string followed by more data: the stop must be found in the right lane.
-                    let inArray = Array("[".utf8) + text + Array(",\"tail-tail-tail\"]".utf8)
+                    let inArray = Array("[\"x\",".utf8) + text + Array(",\"tail-tail-tail-tail-tail-tail\"]".utf8)
                     if insert.valid { accepts(inArray) } else { refuses(inArray) }
                 }
             }
             accepts([0x22] + [UInt8](repeating: UInt8(ascii: "b"), count: length) + [0x22])
             refuses([0x22] + [UInt8](repeating: UInt8(ascii: "b"), count: length), .unterminatedString)
+            refuses(Array("{\"k\":\"".utf8) + [UInt8](repeating: UInt8(ascii: "b"), count: length), .unterminatedString)
         }
+    }
+
+    /// Random byte strings against an independent oracle, Swift's own UTF-8 decoder: the scanner must accept
+    /// a string exactly when its bytes are valid UTF-8, wherever the faults fall relative to 16-byte blocks.
+    func testUTF8AgreesWithSwiftsDecoder() {
+        var rng = SplitMix(seed: 99)
+        let scalars: [Unicode.Scalar] = ["a", "é", "ß", "中", "😀", "\u{7FF}", "\u{800}", "\u{FFFF}", "\u{10000}", "\u{10FFFF}", "\u{D7FF}", "\u{E000}"]
+        var valid = 0, invalid = 0
+        for _ in 0..<40_000 {
+            var bytes: [UInt8] = []
+            for _ in 0..<Int(rng.next() % 40) { bytes += Array(String(scalars[Int(rng.next() % UInt64(scalars.count))]).utf8) }
+            // Sometimes break it: a random high byte in a random place, or a byte dropped.
+            switch rng.next() % 4 {
+            case 0 where !bytes.isEmpty: bytes[Int(rng.next() % UInt64(bytes.count))] = UInt8(0x80 + rng.next() % 0x80)
+            case 1 where !bytes.isEmpty: bytes.remove(at: Int(rng.next() % UInt64(bytes.count)))
+            case 2: bytes.insert(UInt8(0x80 + rng.next() % 0x80), at: Int(rng.next() % UInt64(bytes.count + 1)))
+            default: break
+            }
+            let oracle = String(validating: bytes, as: UTF8.self) != nil
+            let prefix = Array(String(repeating: " ", count: Int(rng.next() % 20)).utf8) + Array("{\"k\":".utf8)
+            let text = prefix + [0x22] + bytes + [0x22] + Array("}".utf8)
+            XCTAssertEqual(JSONSyntaxError.check(text) == nil, oracle, "\(bytes)")
+            if oracle { valid += 1 } else { invalid += 1 }
+        }
+        XCTAssertGreaterThan(valid, 10_000)
+        XCTAssertGreaterThan(invalid, 10_000)
     }
 
     func testNestingLimit() {

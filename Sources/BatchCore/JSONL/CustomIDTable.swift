@@ -8,9 +8,10 @@ struct CustomIDTable {
     private var offsets: [Int] = []
     private var lengths: [Int32] = []
     private var lines: [Int] = []
-    private var hashes: [UInt32] = []
-    /// Entry index + 1 per slot, 0 for an empty slot; the capacity is a power of two kept at most half full.
-    private var slots: [Int32] = Array(repeating: 0, count: 1024)
+    /// Per slot, the entry's 32-bit hash in the high half and its index + 1 in the low half (0: empty), so a
+    /// probe rejects other ids without touching the entry arrays. A power of two, kept at most half full.
+    private var slots: [UInt64] = Array(repeating: 0, count: 1024)
+    private var touched: UInt64 = 0
 
     var count: Int { offsets.count }
 
@@ -18,17 +19,45 @@ struct CustomIDTable {
         arena.reserveCapacity(1 << 16)
     }
 
-    /// Inserts `id`; returns the line it was first seen on when it is already there (and leaves it there).
-    mutating func insert(_ id: UnsafeBufferPointer<UInt8>, line: Int) -> Int? {
-        let hash = CustomIDTable.hash(id)
+    /// An id copied into the arena but not yet entered: `commit` enters it (or finds it already there).
+    struct Staged {
+        var offset: Int
+        var length: Int
+        var hash: UInt64
+    }
+
+    /// Copies `id` into the arena (the line it came from is about to be overwritten) and hashes it.
+    mutating func stage(_ id: UnsafeBufferPointer<UInt8>) -> Staged {
+        let staged = Staged(offset: arena.count, length: id.count, hash: CustomIDTable.hash(id))
+        arena.append(contentsOf: id)
+        return staged
+    }
+
+    /// Reads the slots the staged ids will probe first. The loads do not depend on each other, so the CPU
+    /// overlaps their cache misses; `commit` then finds the slots cached. (Swift has no prefetch hint.)
+    mutating func touch<S: Sequence>(_ staged: S) where S.Element == Staged {
+        let mask = slots.count - 1
+        var sum: UInt64 = 0
+        slots.withUnsafeBufferPointer { slots in
+            for id in staged { sum &+= slots[Int(truncatingIfNeeded: id.hash) & mask] }
+        }
+        // Keeps the loads from being optimized away.
+        touched = sum
+    }
+
+    /// Enters a staged id; returns the line it was first seen on when it is already there (the staged
+    /// copy is then left unused in the arena).
+    mutating func commit(_ staged: Staged, line: Int) -> Int? {
+        let hash = staged.hash
         var mask = slots.count - 1
         var slot = Int(truncatingIfNeeded: hash) & mask
+        let tag = hash &<< 32
         while true {
-            let stored = Int(slots[slot])
+            let stored = slots[slot]
             if stored == 0 { break }
-            let e = stored - 1
-            if hashes[e] == UInt32(truncatingIfNeeded: hash), Int(lengths[e]) == id.count, entry(e, equals: id) {
-                return lines[e]
+            if stored & 0xFFFF_FFFF_0000_0000 == tag {
+                let e = Int(truncatingIfNeeded: stored & 0xFFFF_FFFF) - 1
+                if Int(lengths[e]) == staged.length, equalInArena(offsets[e], staged.offset, staged.length) { return lines[e] }
             }
             slot = (slot &+ 1) & mask
         }
@@ -38,28 +67,33 @@ struct CustomIDTable {
             slot = Int(truncatingIfNeeded: hash) & mask
             while slots[slot] != 0 { slot = (slot &+ 1) & mask }
         }
-        offsets.append(arena.count)
-        lengths.append(Int32(truncatingIfNeeded: id.count))
-        arena.append(contentsOf: id)
+        offsets.append(staged.offset)
+        lengths.append(Int32(truncatingIfNeeded: staged.length))
         lines.append(line)
-        hashes.append(UInt32(truncatingIfNeeded: hash))
-        slots[slot] = Int32(truncatingIfNeeded: count)
+        slots[slot] = tag | UInt64(count)
         return nil
     }
 
-    private func entry(_ e: Int, equals id: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let idBase = id.baseAddress else { return true }  // lengths are equal, so both are empty
-        return arena.withUnsafeBufferPointer { a in a.baseAddress.map { memcmpEqual($0 + offsets[e], idBase, id.count) } ?? false }
+    /// The bytes of a staged id.
+    func bytes(of staged: Staged) -> [UInt8] {
+        Array(arena[staged.offset..<(staged.offset + staged.length)])
+    }
+
+    private func equalInArena(_ a: Int, _ b: Int, _ length: Int) -> Bool {
+        arena.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return length == 0 }
+            return memcmpEqual(base + a, base + b, length)
+        }
     }
 
     private mutating func grow() {
-        var bigger = [Int32](repeating: 0, count: slots.count * 2)
+        var bigger = [UInt64](repeating: 0, count: slots.count * 2)
         let mask = bigger.count - 1
-        for e in 0..<count {
-            // Only 32 bits of the hash are kept, which is enough to place entries in tables up to 2^32 slots.
-            var slot = Int(hashes[e]) & mask
+        for stored in slots where stored != 0 {
+            // Slots are placed by the low bits of the hash, which are the tag's low bits too.
+            var slot = Int(truncatingIfNeeded: stored >> 32) & mask
             while bigger[slot] != 0 { slot = (slot &+ 1) & mask }
-            bigger[slot] = Int32(truncatingIfNeeded: e + 1)
+            bigger[slot] = stored
         }
         slots = bigger
     }

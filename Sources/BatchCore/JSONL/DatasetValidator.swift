@@ -72,13 +72,10 @@ public struct DatasetValidator: Sendable {
         let started = DatasetValidator.now()
         reader.skipBlankLines = true
         var run = ValidationRun(options: options, file: reader.displayName)
-        while let line = try reader.nextLine() {
+        while !run.stopped, let line = try reader.nextLine() {
             run.check(line)
-            if let limit = options.stopAfterProblems, run.report.problemCount >= limit {
-                run.report.stoppedEarly = true
-                break
-            }
         }
+        run.flush()
         run.report.blankLines = reader.blankLines
         run.report.bytes = reader.bytesRead
         if run.report.rows == 0 {
@@ -96,23 +93,50 @@ public struct DatasetValidator: Sendable {
     }
 }
 
+/// One row's verdict, held back until its custom_id is looked up with those of the rows around it.
+struct PendingRow {
+    var line: Int
+    /// A fault that outranks a duplicate custom_id (bad JSON, not an object, a bad or missing custom_id).
+    var early: String?
+    /// A fault that a duplicate custom_id outranks (everything about method, url and body).
+    var late: String?
+    var id: CustomIDTable.Staged?
+    var format: DatasetFormat = .unspecified
+    var estimatedTokens = 0
+    var messages = 0
+    var warning: String?
+}
+
 /// The state of one pass: counters, kept problems and the custom_id table.
+///
+/// Rows are judged as they are scanned, but their custom_ids are entered into the table 64 rows at a time:
+/// a table of a million ids is far bigger than the CPU caches, so each lookup waits for memory, and a batch
+/// lets those waits overlap instead of queueing. Verdicts are then applied in line order, so the report
+/// is exactly what one row at a time would give.
 struct ValidationRun {
+    static let batchSize = 64
+
     let options: DatasetValidator.Options
     var report: ValidationReport
     var ids = CustomIDTable()
     var formatLine = 0
-    /// Reused for custom_ids with escapes, so only their first use allocates.
-    var scratch: [UInt8] = []
+    var pending: [PendingRow] = []
+    /// Set once `stopAfterProblems` is reached.
+    var stopped = false
 
     init(options: DatasetValidator.Options, file: String) {
         self.options = options
         report = ValidationReport(file: file)
+        pending.reserveCapacity(ValidationRun.batchSize)
     }
 
     mutating func problem(line: Int, _ reason: String) {
         report.problemCount += 1
         if report.problems.count < options.keptProblems { report.problems.append(Problem(line: line, reason: reason)) }
+        if let limit = options.stopAfterProblems, report.problemCount >= limit {
+            stopped = true
+            report.stoppedEarly = true
+        }
     }
 
     mutating func warning(line: Int, _ reason: String) {
@@ -121,38 +145,99 @@ struct ValidationRun {
     }
 
     mutating func check(_ line: JSONLLineReader.Line) {
-        report.rows += 1
+        var row = PendingRow(line: line.number)
         if line.isTooLong {
-            problem(line: line.number, "line is \(line.length) bytes, longer than the limit of \(ValidationRun.sizeLimit(options.maxLineBytes)) for one row")
-            return
+            row.early = "line is \(line.length) bytes, longer than the limit of \(ValidationRun.sizeLimit(options.maxLineBytes)) for one row"
+        } else if let base = line.bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) {
+            var scanner = JSONScanner(base: base, count: line.bytes.count, maxDepth: JSONValue.maxDepth)
+            var facts = RowFacts()
+            do throws(JSONSyntaxError) {
+                try scanner.scanRow(into: &facts)
+                judge(facts, scanner, into: &row)
+            } catch {
+                row.early = "invalid JSON at byte \(error.offset + 1): \(error.message)"
+            }
         }
-        guard let base = line.bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
-        var scanner = JSONScanner(base: base, count: line.bytes.count, maxDepth: JSONValue.maxDepth)
-        var facts = RowFacts()
-        do throws(JSONSyntaxError) {
-            try scanner.scanRow(into: &facts)
-        } catch {
-            problem(line: line.number, "invalid JSON at byte \(error.offset + 1): \(error.message)")
-            return
-        }
-        if let reason = checkRow(facts, scanner, line: line.number) { problem(line: line.number, reason) }
+        pending.append(row)
+        if pending.count >= ValidationRun.batchSize { flush() }
     }
 
-    /// The first rule of gateway-api.md §4 the row breaks, if any.
-    private mutating func checkRow(_ facts: RowFacts, _ scanner: JSONScanner, line: Int) -> String? {
+    /// Applies the pending verdicts in line order.
+    mutating func flush() {
+        ids.touch(pending.lazy.compactMap { $0.id })
+        for row in pending {
+            if stopped { break }
+            report.rows += 1
+            var reason = row.early
+            if reason == nil, let id = row.id, let first = ids.commit(id, line: row.line) {
+                reason = "duplicate custom_id \(ValidationRun.quoted(ids.bytes(of: id))) (first seen on line \(first))"
+            }
+            if reason == nil { reason = row.late }
+            if reason == nil, row.format != .unspecified {
+                if report.format == .unspecified {
+                    report.format = row.format
+                    formatLine = row.line
+                } else if report.format != row.format {
+                    reason = "this row is \(ValidationRun.describe(row.format)) but line \(formatLine) is \(ValidationRun.describe(report.format)); a dataset has one format"
+                }
+            }
+            if let reason {
+                problem(line: row.line, reason)
+                continue
+            }
+            report.estimatedTokens += row.estimatedTokens
+            report.messages += row.messages
+            if let text = row.warning { warning(line: row.line, text) }
+        }
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Fills in the row's verdict from what the scan found.
+    private mutating func judge(_ facts: RowFacts, _ scanner: JSONScanner, into row: inout PendingRow) {
+        if let fault = identityFault(facts) {
+            row.early = fault
+            return
+        }
+        let span = facts.customIDSpan
+        if span.escaped {
+            row.id = scanner.decode(span).withUnsafeBufferPointer { ids.stage($0) }
+        } else {
+            row.id = ids.stage(UnsafeBufferPointer(start: scanner.base + span.start, count: span.length))
+        }
+        if let fault = contentFault(facts, scanner) {
+            row.late = fault
+            return
+        }
+        if facts.messages != .absent {
+            row.format = .chat
+            row.estimatedTokens = (facts.textBytes + 3) / 4 + 4 * facts.messageCount + 3
+            row.messages = facts.messageCount
+        } else {
+            row.format = .completion
+            row.estimatedTokens = facts.promptTokenCount
+        }
+        switch facts.model {
+        case .absent: break
+        case .string: row.warning = "body.model \(ValidationRun.quoted(scanner.decode(facts.modelSpan))) is ignored: the job's model is used"
+        default: row.warning = "body.model is ignored: the job's model is used"
+        }
+    }
+
+    /// The row's shape and custom_id, checked before the custom_id is looked up.
+    private func identityFault(_ facts: RowFacts) -> String? {
         guard facts.top == .object else { return "a row must be a JSON object, not \(facts.top.phrase)" }
         if let key = facts.duplicateKey { return "key \"\(key)\" appears twice" }
-
         switch facts.customID {
         case .absent: return "missing custom_id"
         case .string: break
         default: return "custom_id must be a string, not \(facts.customID.phrase)"
         }
         if facts.customIDSpan.length == 0 { return "custom_id must not be empty" }
-        if let first = registerCustomID(facts.customIDSpan, scanner, line: line) {
-            return "duplicate custom_id \(ValidationRun.quoted(scanner.decode(facts.customIDSpan))) (first seen on line \(first))"
-        }
+        return nil
+    }
 
+    /// The rules of gateway-api.md §4 about method, url and body: the first one the row breaks, if any.
+    private func contentFault(_ facts: RowFacts, _ scanner: JSONScanner) -> String? {
         if facts.method != .absent {
             guard facts.method == .string else { return "method must be \"POST\", not \(facts.method.phrase)" }
             if !scanner.spanEquals(facts.methodSpan, "POST") {
@@ -172,15 +257,12 @@ struct ValidationRun {
         default: return "body must be an object, not \(facts.body.phrase)"
         }
 
-        let format: DatasetFormat
         switch (facts.messages != .absent, facts.promptTokenIDs != .absent) {
         case (true, true): return "body has both messages and prompt_token_ids; use one of them"
         case (false, false): return "body needs messages (a chat row) or prompt_token_ids (a completion row)"
         case (true, false):
-            format = .chat
             if let reason = checkMessages(facts) { return reason }
         case (false, true):
-            format = .completion
             if let reason = checkTokenIDs(facts, scanner) { return reason }
         }
 
@@ -190,27 +272,6 @@ struct ValidationRun {
         default: return "body.stream must be a boolean, not \(facts.stream.phrase)"
         }
 
-        if report.format == .unspecified {
-            report.format = format
-            formatLine = line
-        } else if report.format != format {
-            return "this row is \(ValidationRun.describe(format)) but line \(formatLine) is \(ValidationRun.describe(report.format)); a dataset has one format"
-        }
-
-        switch facts.model {
-        case .absent: break
-        case .string:
-            warning(line: line, "body.model \(ValidationRun.quoted(scanner.decode(facts.modelSpan))) is ignored: the job's model is used")
-        default:
-            warning(line: line, "body.model is ignored: the job's model is used")
-        }
-
-        if format == .chat {
-            report.estimatedTokens += (facts.textBytes + 3) / 4 + 4 * facts.messageCount + 3
-            report.messages += facts.messageCount
-        } else {
-            report.estimatedTokens += facts.promptTokenCount
-        }
         return nil
     }
 
@@ -246,15 +307,6 @@ struct ValidationRun {
             got = fault.kind.phrase
         }
         return "body.prompt_token_ids[\(fault.index)] must be a non-negative integer, not \(got)"
-    }
-
-    /// Records the id; returns the line of its first use when it was seen before.
-    private mutating func registerCustomID(_ span: StringSpan, _ scanner: JSONScanner, line: Int) -> Int? {
-        if !span.escaped {
-            return ids.insert(UnsafeBufferPointer(start: scanner.base + span.start, count: span.length), line: line)
-        }
-        scratch = scanner.decode(span)
-        return scratch.withUnsafeBufferPointer { ids.insert($0, line: line) }
     }
 
     static func describe(_ format: DatasetFormat) -> String {

@@ -26,6 +26,17 @@ extension JSONValue {
     }
 
     public init(parsing text: String) throws { try self.init(parsing: Array(text.utf8)) }
+
+    /// Parses bytes in place, such as a `JSONLLineReader.Line`, without copying them into an array first.
+    public init(parsing buffer: UnsafeRawBufferPointer) throws {
+        let bytes = buffer.bindMemory(to: UInt8.self)
+        var parser = TreeParser(bytes: bytes)
+        parser.skipWhitespace()
+        let value = try parser.parseValue(depth: 0)
+        parser.skipWhitespace()
+        if parser.index != bytes.count { throw parser.error("unexpected data after the JSON value") }
+        self = value
+    }
 }
 
 private struct TreeParser {

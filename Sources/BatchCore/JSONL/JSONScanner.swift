@@ -124,11 +124,15 @@ struct JSONScanner {
     let count: Int
     let maxDepth: Int
     var pos = 0
+    /// Set when the whole text was found to be UTF-8 up front, so string scans need not check it again.
+    var textIsUTF8 = false
 
-    init(base: UnsafePointer<UInt8>, count: Int, maxDepth: Int) {
+    /// `checkUTF8` decides `textIsUTF8` now; without it every string is walked byte by byte.
+    init(base: UnsafePointer<UInt8>, count: Int, maxDepth: Int, checkUTF8: Bool = true) {
         self.base = base
         self.count = count
         self.maxDepth = maxDepth
+        if checkUTF8 { textIsUTF8 = JSONScanner.isUTF8(base, count: count) }
     }
 
     @inline(__always) func fail(_ kind: JSONSyntaxError.Kind) -> JSONSyntaxError { JSONSyntaxError(kind, at: pos) }
@@ -274,36 +278,40 @@ struct JSONScanner {
 
     // MARK: strings
 
-    /// Marks, in the high bit of each byte lane, the bytes a string scan must stop at: '"', '\\', control
-    /// characters and non-ASCII. Lanes above the first marked one may be false positives (borrows travel
-    /// upward), so only the lowest marked lane may be trusted, which is all the caller uses.
-    @inline(__always) static func stopMask(_ w: UInt64) -> UInt64 {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let high: UInt64 = 0x8080_8080_8080_8080
-        let quote = w ^ (ones &* 0x22)
-        let slash = w ^ (ones &* 0x5C)
-        let hasQuote = (quote &- ones) & ~quote
-        let hasSlash = (slash &- ones) & ~slash
-        let hasControl = w &- (ones &* 0x20)
-        return (hasQuote | hasSlash | hasControl | w) & high
-    }
-
     /// Scans a string literal at `pos` (on the opening quote), checking escapes and UTF-8, and leaves `pos`
     /// after the closing quote.
+    ///
+    /// When the whole text is already known to be UTF-8 (`textIsUTF8`, checked once per line by `isUTF8`),
+    /// only '"', '\\' and control bytes need finding: 16 bytes per compare. Otherwise the string goes to
+    /// `walkString`, the exact byte-at-a-time walk, which reports the first fault where it is.
     @inline(__always) mutating func scanString() throws(JSONSyntaxError) -> StringSpan {
         var span = StringSpan()
-        pos &+= 1
-        span.start = pos
-        var i = pos
+        span.start = pos &+ 1
+        guard textIsUTF8 else { return try rewalkString(from: span.start) }
+        var i = span.start
         let raw = UnsafeRawPointer(base)
+        let quote = SIMD16<UInt8>(repeating: 0x22), slash = SIMD16<UInt8>(repeating: 0x5C)
+        let space = SIMD16<UInt8>(repeating: 0x20)
         while true {
-            // Eight bytes at a time over plain ASCII, which is nearly all of a typical prompt.
-            while i &+ 8 <= count {
-                let mask = JSONScanner.stopMask(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-                if mask != 0 { i &+= mask.trailingZeroBitCount &>> 3; break }
-                i &+= 8
+            var found = false
+            while i &+ 16 <= count {
+                let v = raw.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self)
+                let words = unsafeBitCast((v .== quote) .| (v .== slash) .| (v .< space), to: SIMD2<UInt64>.self)
+                if words[0] | words[1] == 0 { i &+= 16; continue }
+                // Each lane of the mask is 0x00 or 0xFF, so the first stop is the first nonzero byte.
+                i &+= words[0] != 0 ? words[0].trailingZeroBitCount &>> 3 : 8 &+ (words[1].trailingZeroBitCount &>> 3)
+                found = true
+                break
             }
-            guard i < count else { pos = i; throw fail(.unterminatedString) }
+            if !found {
+                // Fewer than 16 bytes left: one at a time.
+                while i < count {
+                    let c = base[i]
+                    if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") || c < 0x20 { break }
+                    i &+= 1
+                }
+                guard i < count else { pos = count; throw fail(.unterminatedString) }
+            }
             let c = base[i]
             if c == UInt8(ascii: "\"") {
                 span.end = i
@@ -312,20 +320,135 @@ struct JSONScanner {
             }
             if c == UInt8(ascii: "\\") {
                 span.escaped = true
-                pos = i
+                // One-letter escapes (\n, \", ...) are most of them: step over them here.
+                if i &+ 1 < count, JSONScanner.isSimpleEscape(base[i &+ 1]) {
+                    i &+= 2
+                } else {
+                    pos = i
+                    try skipEscape()
+                    i = pos
+                }
+                continue
+            }
+            pos = i
+            throw fail(.controlCharacterInString(c))
+        }
+    }
+
+    /// '"', '\\', '/', 'b', 'f', 'n', 'r' and 't': the escapes that are one letter.
+    @inline(__always) static func isSimpleEscape(_ e: UInt8) -> Bool {
+        // A 128-bit set of those ASCII codes, tested with one shift.
+        let low: UInt64 = 1 << 0x22 | 1 << 0x2F
+        let high: UInt64 = 1 << (0x5C - 64) | 1 << (0x62 - 64) | 1 << (0x66 - 64) | 1 << (0x6E - 64) | 1 << (0x72 - 64) | 1 << (0x74 - 64)
+        if e < 64 { return low &>> UInt64(e) & 1 != 0 }
+        if e < 128 { return high &>> UInt64(e &- 64) & 1 != 0 }
+        return false
+    }
+
+    /// Whether `count` bytes at `base` are entirely valid UTF-8 (RFC 3629): 16 bytes per test while ASCII,
+    /// `utf8Faults` on blocks that hold (or follow) non-ASCII.
+    static func isUTF8(_ base: UnsafePointer<UInt8>, count: Int) -> Bool {
+        let raw = UnsafeRawPointer(base)
+        // utf8Faults looks 3 bytes back, so blocks start at 3; short texts go byte by byte.
+        guard count >= 19 else { return isUTF8ByBytes(base, count: count) }
+        for k in 0..<3 where base[k] >= 0x80 { return isUTF8ByBytes(base, count: count) }
+        var i = 3
+        // The previous block held non-ASCII, so this block's first bytes may have to continue a character.
+        var carry = false
+        while true {
+            if i &+ 16 > count {
+                // The last block overlaps the one before; checking bytes twice is harmless.
+                i = count &- 16
+            }
+            let v = raw.loadUnaligned(fromByteOffset: i, as: SIMD16<Int8>.self)
+            let high = anyLane(v .< SIMD16<Int8>(repeating: 0))
+            if high || carry {
+                if anyLane(utf8Faults(raw + i)) { return false }
+            }
+            carry = high
+            i &+= 16
+            if i >= count { break }
+        }
+        // A character cut short by the end of the text.
+        let last = count &- 1
+        return base[last] < 0xC0 && base[last &- 1] < 0xE0 && base[last &- 2] < 0xF0
+    }
+
+    /// The byte-at-a-time form of `isUTF8`.
+    static func isUTF8ByBytes(_ base: UnsafePointer<UInt8>, count: Int) -> Bool {
+        var scanner = JSONScanner(base: base, count: count, maxDepth: 0, checkUTF8: false)
+        while scanner.pos < count {
+            if base[scanner.pos] < 0x80 { scanner.pos &+= 1; continue }
+            do { try scanner.skipUTF8() } catch { return false }
+        }
+        return true
+    }
+
+    /// Whether any lane of a mask is set (`any()` is a generic reduction the optimizer does not always inline).
+    @inline(__always) static func anyLane(_ mask: SIMDMask<SIMD16<Int8>>) -> Bool {
+        let words = unsafeBitCast(mask, to: SIMD2<UInt64>.self)
+        return words[0] | words[1] != 0
+    }
+
+    /// The lanes of the 16 bytes at `p` that break RFC 3629, given that the 3 bytes before `p` are part of
+    /// the same text (the comparison-only "range" check: the neighbours come from unaligned loads at -1,
+    /// -2 and -3 instead of shuffles). A byte must be a continuation (80...BF) exactly when the byte before
+    /// is a lead (>= C0), or the one before that a 3- or 4-byte lead (>= E0), or the one before that a
+    /// 4-byte lead (>= F0). C0, C1 and F5...FF are never allowed, and the byte after E0, ED, F0 and F4 has
+    /// a narrower range (no overlongs, no UTF-16 surrogates, nothing past U+10FFFF).
+    ///
+    /// Compares are signed where that saves work: as Int8, 80...BF is -128...-65, C0... is -64 and up.
+    @inline(__always) static func utf8Faults(_ p: UnsafeRawPointer) -> SIMDMask<SIMD16<Int8>> {
+        typealias V = SIMD16<Int8>
+        let b = p.loadUnaligned(as: V.self)
+        let p1 = (p - 1).loadUnaligned(as: V.self)
+        let p2 = (p - 2).loadUnaligned(as: V.self)
+        let p3 = (p - 3).loadUnaligned(as: V.self)
+        let flip = V(repeating: -128)
+        // Unsigned x >= c is signed (x ^ 0x80) > (c ^ 0x80) - 1.
+        let mustContinue = ((p1 ^ flip) .> V(repeating: 0x3F)) .| ((p2 ^ flip) .> V(repeating: 0x5F))
+            .| ((p3 ^ flip) .> V(repeating: 0x6F))
+        let isContinuation = b .< V(repeating: -64)
+        let neverValid = ((b ^ flip) .> V(repeating: 0x74)) .| ((b & V(repeating: -2)) .== V(repeating: -64))
+        // After E0 the second byte must be >= A0 and after ED below A0; after F0 >= 90 and after F4 below 90.
+        // The byte is a continuation in every case that matters (anything else is already a fault), so
+        // "b >= A0" is the signed b > -97 and "b >= 90" is b > -113.
+        let isE0 = p1 .== V(repeating: -32), isED = p1 .== V(repeating: -19)
+        let isF0 = p1 .== V(repeating: -16), isF4 = p1 .== V(repeating: -12)
+        let narrow3 = (isE0 .| isED) .& ((b .> V(repeating: -97)) .^ isE0)
+        let narrow4 = (isF0 .| isF4) .& ((b .> V(repeating: -113)) .^ isF0)
+        return (mustContinue .^ isContinuation) .| neverValid .| narrow3 .| narrow4
+    }
+
+    /// The reference string walk, a byte at a time from `pos` to the closing quote: slow, simple, and
+    /// exact about where a fault is. `span` holds the string's start and whether an escape came before `pos`.
+    mutating func walkString(_ span: StringSpan) throws(JSONSyntaxError) -> StringSpan {
+        var span = span
+        while pos < count {
+            let c = base[pos]
+            if c == UInt8(ascii: "\"") {
+                span.end = pos
+                pos &+= 1
+                return span
+            }
+            if c == UInt8(ascii: "\\") {
+                span.escaped = true
                 try skipEscape()
-                i = pos
             } else if c >= 0x80 {
-                pos = i
                 try skipUTF8()
-                i = pos
             } else if c < 0x20 {
-                pos = i
                 throw fail(.controlCharacterInString(c))
             } else {
-                i &+= 1  // an ordinary byte in the last few bytes of the text
+                pos &+= 1
             }
         }
+        throw fail(.unterminatedString)
+    }
+
+    /// Walks the whole string again from its first byte, to report the first fault exactly.
+    mutating func rewalkString(from start: Int) throws(JSONSyntaxError) -> StringSpan {
+        pos = start
+        return try walkString(StringSpan(start: start, end: start, escaped: false))
     }
 
     /// Steps over one escape sequence at `pos` (on the backslash), pairing UTF-16 surrogates.
@@ -375,7 +498,6 @@ struct JSONScanner {
     /// Steps over UTF-8 sequences starting at `pos` (on a byte >= 0x80) while they continue, refusing
     /// overlong forms, UTF-16 surrogates and code points above U+10FFFF (RFC 3629).
     mutating func skipUTF8() throws(JSONSyntaxError) {
-        // Non-Latin text runs many multi-byte characters back to back: stay here until ASCII comes back.
         while pos < count {
             let c = base[pos]
             if c < 0x80 { return }
