@@ -43,7 +43,8 @@ enum CompletionModel {
     }
 
     static func leadingVerbSummary(_ verb: String) -> String {
-        "\(verb.prefix(1).uppercased() + verb.dropFirst()) a resource (firectl order: \(verb) dataset ...)"
+        let noun = leadingVerbs.first { $0.verb == verb }?.nouns.first?.name ?? "dataset"
+        return "firectl order: \(verb) \(noun) ..."
     }
 
     /// Two-word routes first: a shell tries them before the one-word routes of nouns that run without a verb.

@@ -130,7 +130,7 @@ enum FishCompletion {
         for (verb, nouns) in M.leadingVerbs {
             s += "complete -c batchctl -n __batchctl_none -a \(quoted(verb)) -d \(quoted(M.leadingVerbSummary(verb)))\n"
             for n in nouns {
-                s += "complete -c batchctl -n \(quoted("__batchctl_after \(verb)")) -a \(quoted(n.name) + (n.aliases.isEmpty ? "" : " " + quoted(n.aliases.joined(separator: " ")))) -d \(quoted(n.summary))\n"
+                s += "complete -c batchctl -n \(quoted("__batchctl_after \(verb)")) -a \(quoted(M.words(of: n).joined(separator: " "))) -d \(quoted(n.summary))\n"
             }
         }
         s += "\n# Verbs.\n"
