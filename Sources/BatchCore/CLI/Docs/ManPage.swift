@@ -235,6 +235,44 @@ public enum ManPage {
         return lines
     }
 
+    /// A shell command split into lines of at most `width` characters where a blank outside quotes allows,
+    /// each but the last ending in ` \`: examples are not filled, and must fit an 80-column terminal.
+    static func continued(_ command: String, width: Int) -> [String] {
+        var words: [String] = []
+        var word = ""
+        var quote: Character?
+        for ch in command {
+            if ch == " ", quote == nil {
+                if !word.isEmpty { words.append(word); word = "" }
+                continue
+            }
+            if ch == "'" || ch == "\"" { quote = quote == nil ? ch : (quote == ch ? nil : quote) }
+            word.append(ch)
+        }
+        if !word.isEmpty { words.append(word) }
+        // A flag stays on the line of its value.
+        var units: [String] = []
+        for w in words {
+            if let last = units.last, last.hasPrefix("-"), !last.contains(" "), !w.hasPrefix("-") {
+                units[units.count - 1] += " " + w
+            } else {
+                units.append(w)
+            }
+        }
+        var lines: [String] = []
+        var line = ""
+        for w in units {
+            let indent = lines.isEmpty ? "" : "    "
+            if !line.isEmpty, indent.count + line.count + 1 + w.count + 2 > width {
+                lines.append(indent + line + " \\")
+                line = ""
+            }
+            line += (line.isEmpty ? "" : " ") + w
+        }
+        lines.append((lines.isEmpty ? "" : "    ") + line)
+        return lines
+    }
+
     /// The page being written, line by line.
     struct Page {
         var text = ""
@@ -266,7 +304,7 @@ public enum ManPage {
             raw(".PP")
             raw(".RS 4")
             raw(".nf")
-            for line in lines {
+            for line in lines.flatMap({ ManPage.continued($0, width: 66) }) {
                 let escaped = ManPage.code(line)
                 raw(escaped.hasPrefix(".") || escaped.hasPrefix("'") ? "\\&" + escaped : escaped)
             }
