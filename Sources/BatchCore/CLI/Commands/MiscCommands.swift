@@ -26,7 +26,7 @@ enum MiscCommands {
     /// waits on it while the user waits on TAB, so it asks once with a short timeout, and on any failure
     /// prints nothing (the scripts discard stderr too) and exits non-zero.
     static func complete(_ c: Context) throws {
-        let kinds: [String: (path: (String, [(String, String)]) -> GatewayRequest, items: String)] = [
+        let kinds: [String: (request: (String, [(String, String)]) -> GatewayRequest, items: String)] = [
             "datasets": (Endpoints.listDatasets, "datasets"),
             "jobs": (Endpoints.listJobs, "batchInferenceJobs"),
         ]
@@ -38,7 +38,7 @@ enum MiscCommands {
             let client = GatewayClient(options: ClientOptions(baseURL: settings.baseURL, apiKey: settings.apiKey,
                                                               timeout: 2, maxAttempts: 1))
             let account = try settings.accountID ?? client.discoverAccount()
-            guard let answer = try client.send(kind.path(account, [("pageSize", "200")])) else { return }
+            guard let answer = try client.send(kind.request(account, [("pageSize", "200")])) else { return }
             let page = try ListPage(json: answer, itemsKey: kind.items)
             let ids = page.items.compactMap { $0["name"]?.stringValue?.split(separator: "/").last.map(String.init) }
             if !ids.isEmpty { c.streams.print(ids.joined(separator: "\n")) }

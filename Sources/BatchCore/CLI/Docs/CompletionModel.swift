@@ -122,8 +122,8 @@ enum CompletionModel {
         }
     }
 
-    /// Value flags of `command` whose completion differs from nothing or that shadow a global, in table order;
-    /// globals follow in the scripts as the fallback.
+    /// A command's own visible value flags. The scripts list them before the globals, so that an own flag
+    /// shadowing a global (`server --api-key`) gets its own completion.
     static func ownValueFlags(_ command: CommandSpec) -> [FlagSpec] { command.flags.filter { $0.takesValue && !$0.hidden } }
 
     /// Global flags a command redeclares (`server --api-key`): the scripts describe the command's own.
