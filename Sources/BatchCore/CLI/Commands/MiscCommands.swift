@@ -15,14 +15,35 @@ enum MiscCommands {
         guard let shell = c.invocation.positional(0), CommandTable.shells.contains(shell) else {
             throw CLIError.usage("unknown shell '\(c.invocation.positional(0) ?? "")': expected bash, zsh or fish", command: "completion")
         }
-        throw CLIError.failure("'completion \(shell)' is not implemented yet")
+        c.streams.print(Completion.script(for: shell), terminator: "")
     }
 
     static func man(_ c: Context) throws {
-        throw CLIError.failure("'man' is not implemented yet")
+        c.streams.print(ManPage.roff(), terminator: "")
     }
 
+    /// `__complete datasets|jobs`: the ids on the gateway, one a line, for the completion scripts. A shell
+    /// waits on it while the user waits on TAB, so it asks once with a short timeout, and on any failure
+    /// prints nothing (the scripts discard stderr too) and exits non-zero.
     static func complete(_ c: Context) throws {
-        throw CLIError.silent(1)
+        let kinds: [String: (request: (String, [(String, String)]) -> GatewayRequest, items: String)] = [
+            "datasets": (Endpoints.listDatasets, "datasets"),
+            "jobs": (Endpoints.listJobs, "batchInferenceJobs"),
+        ]
+        guard let kind = c.invocation.positional(0).flatMap({ kinds[$0] }) else { throw CLIError.silent(ExitStatus.usage) }
+        do {
+            let settings = try c.settings()
+            // Our own client rather than c.client(): --local must not start a server on TAB, and the
+            // usual retries would keep the shell waiting.
+            let client = GatewayClient(options: ClientOptions(baseURL: settings.baseURL, apiKey: settings.apiKey,
+                                                              timeout: 2, maxAttempts: 1))
+            let account = try settings.accountID ?? client.discoverAccount()
+            guard let answer = try client.send(kind.request(account, [("pageSize", "200")])) else { return }
+            let page = try ListPage(json: answer, itemsKey: kind.items)
+            let ids = page.items.compactMap { $0["name"]?.stringValue?.split(separator: "/").last.map(String.init) }
+            if !ids.isEmpty { c.streams.print(ids.joined(separator: "\n")) }
+        } catch {
+            throw CLIError.silent(ExitStatus.failure)
+        }
     }
 }
