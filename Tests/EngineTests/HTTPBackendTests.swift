@@ -129,6 +129,20 @@ final class HTTPBackendTests: XCTestCase {
         XCTAssertEqual(counters.failedRequests, 3)
     }
 
+    /// The server drops idle keep-alive connections; the next request must go out on a fresh one, not fail.
+    func testConnectionsClosedWhileIdleAreReplaced() throws {
+        let server = try startFaultServer(in: directory)
+        defer { server.stop() }
+        let backend = try OpenAICompatibleBackend(baseURL: server.baseURL, requestTimeout: 2, maxConnections: 1)
+        let request = Array(#"{"model": "m", "messages": [{"role": "user", "content": "ok-1"}]}"#.utf8)
+        for pause in [0.0, 0.6, 1.3] {
+            Thread.sleep(forTimeInterval: pause)
+            guard case let .success(body) = backend.complete(request) else { return XCTFail("request after \(pause) s idle failed") }
+            XCTAssertEqual(try JSONValue(parsing: body)["id"], .string("chatcmpl-ok-1"))
+        }
+        XCTAssertEqual(try faultServerStats(server)["ok-1"]?.count, 3, "each request reached the server exactly once")
+    }
+
     func testBadBaseURLsAreRefused() {
         for url in ["https://api.example.com/v1", "ftp://x", "not a url", "http:///v1"] {
             XCTAssertThrowsError(try OpenAICompatibleBackend(baseURL: url), url)

@@ -192,6 +192,8 @@ def completion(text, content=None):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Idle keep-alive connections are closed after 0.3 s, as uvicorn does after 5 s: the client must notice.
+    timeout = 0.3
     def log_message(self, *args): pass
 
     def reply(self, status, obj, headers=(), pretty=False):

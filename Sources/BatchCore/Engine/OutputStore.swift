@@ -81,6 +81,10 @@ final class OutputStore {
         }
         directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard directoryFD >= 0 else { throw EngineError.io(path: directory, operation: "open", errno: errno) }
+        // A directory just made must survive a power cut too, or its checkpointed files vanish with it.
+        let parent = open((directory as NSString).deletingLastPathComponent.isEmpty ? "." : (directory as NSString).deletingLastPathComponent,
+                          O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if parent >= 0 { _ = fsync(parent); close(parent) }
         resultsFD = try Self.openForAppend(resultsPath)
         errorsFD = try Self.openForAppend(errorsPath)
     }
