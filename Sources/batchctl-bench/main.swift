@@ -1,13 +1,19 @@
-// Benchmarks for the targets of design.md, each side by side with its reference.
-import Foundation
+// Benchmarks for the targets of design.md, each side by side with its reference: `batchctl-bench <name> [flags]`.
+#if canImport(Glibc)
+import Glibc
+#endif
 
-let benchArguments = Array(CommandLine.arguments.dropFirst())
+let arguments = Array(CommandLine.arguments.dropFirst())
 do {
-    switch benchArguments.first {
-    case "engine"?: try runEngineBench(arguments: Array(benchArguments.dropFirst()))
-    default: print("usage: batchctl-bench engine [--rows N] [--help]")
+    switch arguments.first {
+    case "validate": try runValidateBench(arguments: Array(arguments.dropFirst()))
+    case "engine": try runEngineBench(arguments: Array(arguments.dropFirst()))
+    default:
+        print("usage: batchctl-bench validate [--size-mb N] [--runs N] [--batchctl PATH] [--keep]")
+        print("       batchctl-bench engine [--rows N] [--concurrency N] [--no-python] [--help]")
+        exit(arguments.isEmpty ? 0 : 2)
     }
 } catch {
-    FileHandle.standardError.write("batchctl-bench: \(error)\n".data(using: .utf8)!)
+    fputs("batchctl-bench: \(error)\n", stderr)
     exit(1)
 }

@@ -8,9 +8,9 @@ struct CustomIDTable {
     private var offsets: [Int] = []
     private var lengths: [Int32] = []
     private var lines: [Int] = []
-    private var hashes: [UInt32] = []
-    /// Entry index + 1 per slot, 0 for an empty slot; the capacity is a power of two kept at most half full.
-    private var slots: [Int32] = Array(repeating: 0, count: 1024)
+    /// Per slot, the entry's 32-bit hash in the high half and its index + 1 in the low half (0: empty), so a
+    /// probe rejects other ids without touching the entry arrays. A power of two, kept at most half full.
+    private var slots: [UInt64] = Array(repeating: 0, count: 1024)
 
     var count: Int { offsets.count }
 
@@ -23,12 +23,13 @@ struct CustomIDTable {
         let hash = CustomIDTable.hash(id)
         var mask = slots.count - 1
         var slot = Int(truncatingIfNeeded: hash) & mask
+        let tag = hash &<< 32
         while true {
-            let stored = Int(slots[slot])
+            let stored = slots[slot]
             if stored == 0 { break }
-            let e = stored - 1
-            if hashes[e] == UInt32(truncatingIfNeeded: hash), Int(lengths[e]) == id.count, entry(e, equals: id) {
-                return lines[e]
+            if stored & 0xFFFF_FFFF_0000_0000 == tag {
+                let e = Int(truncatingIfNeeded: stored & 0xFFFF_FFFF) - 1
+                if Int(lengths[e]) == id.count, entry(e, equals: id) { return lines[e] }
             }
             slot = (slot &+ 1) & mask
         }
@@ -42,8 +43,7 @@ struct CustomIDTable {
         lengths.append(Int32(truncatingIfNeeded: id.count))
         arena.append(contentsOf: id)
         lines.append(line)
-        hashes.append(UInt32(truncatingIfNeeded: hash))
-        slots[slot] = Int32(truncatingIfNeeded: count)
+        slots[slot] = tag | UInt64(count)
         return nil
     }
 
@@ -53,13 +53,13 @@ struct CustomIDTable {
     }
 
     private mutating func grow() {
-        var bigger = [Int32](repeating: 0, count: slots.count * 2)
+        var bigger = [UInt64](repeating: 0, count: slots.count * 2)
         let mask = bigger.count - 1
-        for e in 0..<count {
-            // Only 32 bits of the hash are kept, which is enough to place entries in tables up to 2^32 slots.
-            var slot = Int(hashes[e]) & mask
+        for stored in slots where stored != 0 {
+            // Slots are placed by the low bits of the hash, which are the tag's low bits too.
+            var slot = Int(truncatingIfNeeded: stored >> 32) & mask
             while bigger[slot] != 0 { slot = (slot &+ 1) & mask }
-            bigger[slot] = Int32(truncatingIfNeeded: e + 1)
+            bigger[slot] = stored
         }
         slots = bigger
     }

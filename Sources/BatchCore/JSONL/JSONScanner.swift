@@ -274,36 +274,62 @@ struct JSONScanner {
 
     // MARK: strings
 
-    /// Marks, in the high bit of each byte lane, the bytes a string scan must stop at: '"', '\\', control
-    /// characters and non-ASCII. Lanes above the first marked one may be false positives (borrows travel
-    /// upward), so only the lowest marked lane may be trusted, which is all the caller uses.
+    /// Marks, in the high bit of each byte lane, the bytes a string scan must stop at: '"', '\\' and control
+    /// characters (bytes >= 0x80 are left to the UTF-8 automaton). Lanes above the first marked one may be
+    /// false positives (borrows travel upward), so only the lowest marked lane may be trusted, which is all
+    /// the caller uses; a word with no stop byte gives exactly 0.
     @inline(__always) static func stopMask(_ w: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let high: UInt64 = 0x8080_8080_8080_8080
         let quote = w ^ (ones &* 0x22)
         let slash = w ^ (ones &* 0x5C)
-        let hasQuote = (quote &- ones) & ~quote
-        let hasSlash = (slash &- ones) & ~slash
+        let hasQuote = quote &- ones
+        let hasSlash = slash &- ones
         let hasControl = w &- (ones &* 0x20)
-        return (hasQuote | hasSlash | hasControl | w) & high
+        // A lane >= 0x80 is never a stop byte; masking with ~w clears it in all three tests at once.
+        return (hasQuote & ~quote | hasSlash & ~slash | hasControl) & ~w & high
     }
 
     /// Scans a string literal at `pos` (on the opening quote), checking escapes and UTF-8, and leaves `pos`
     /// after the closing quote.
+    ///
+    /// Works on 16-byte blocks: one compare finds '"', '\\' and control bytes; blocks with non-ASCII bytes
+    /// (or right after one) are checked by `utf8Faults`. It only learns *that* something is wrong: any fault
+    /// sends the string to `scanStringByBytes`, the plain reference walk, which finds *where* and throws.
     @inline(__always) mutating func scanString() throws(JSONSyntaxError) -> StringSpan {
+        let open = pos
         var span = StringSpan()
-        pos &+= 1
-        span.start = pos
-        var i = pos
+        span.start = pos &+ 1
+        var i = span.start
         let raw = UnsafeRawPointer(base)
-        while true {
-            // Eight bytes at a time over plain ASCII, which is nearly all of a typical prompt.
-            while i &+ 8 <= count {
-                let mask = JSONScanner.stopMask(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-                if mask != 0 { i &+= mask.trailingZeroBitCount &>> 3; break }
-                i &+= 8
+        let quote = SIMD16<UInt8>(repeating: 0x22), slash = SIMD16<UInt8>(repeating: 0x5C)
+        let space = SIMD16<UInt8>(repeating: 0x20), ascii = SIMD16<UInt8>(repeating: 0x7F)
+        // The previous block held non-ASCII, so this block's first bytes may have to continue a character.
+        var carry = false
+        // The utf8Faults loads reach 3 bytes back, so blocks start at 3 or later.
+        while i >= 3, i &+ 16 <= count {
+            let v = raw.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self)
+            let stops = (v .== quote) .| (v .== slash) .| (v .< space)
+            let high = v .> ascii
+            let stopWords = unsafeBitCast(stops, to: SIMD2<UInt64>.self)
+            if stopWords[0] | stopWords[1] == 0 {
+                if carry || JSONScanner.anyLane(high) {
+                    if JSONScanner.anyLane(JSONScanner.utf8Faults(raw + i)) { pos = open; return try scanStringByBytes() }
+                    carry = JSONScanner.anyLane(high)
+                }
+                i &+= 16
+                continue
             }
-            guard i < count else { pos = i; throw fail(.unterminatedString) }
+            // Each lane of the mask is 0x00 or 0xFF, so the first stop is the first nonzero byte.
+            let n = stopWords[0] != 0 ? stopWords[0].trailingZeroBitCount &>> 3 : 8 &+ (stopWords[1].trailingZeroBitCount &>> 3)
+            // Lanes up to and including the stop: a character cut short by the stop shows as a fault there.
+            let laneIndex = SIMD16<UInt8>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+            let lanes = laneIndex .<= SIMD16<UInt8>(repeating: UInt8(truncatingIfNeeded: n))
+            if carry || JSONScanner.anyLane(high .& lanes) {
+                if JSONScanner.anyLane(JSONScanner.utf8Faults(raw + i) .& lanes) { pos = open; return try scanStringByBytes() }
+            }
+            carry = false
+            i &+= n
             let c = base[i]
             if c == UInt8(ascii: "\"") {
                 span.end = i
@@ -315,17 +341,95 @@ struct JSONScanner {
                 pos = i
                 try skipEscape()
                 i = pos
+                continue
+            }
+            pos = i
+            throw fail(.controlCharacterInString(c))
+        }
+        // The last bytes of the text (or a string at its very start): byte by byte. Blocks check that a
+        // lead byte is followed by continuations only in the next block, so when the last block ended in
+        // non-ASCII, restart at the first byte of its last character to check that it is complete.
+        if carry {
+            var k = i &- 1
+            var steps = 0
+            while steps < 3, k > span.start, base[k] & 0xC0 == 0x80 { k &-= 1; steps &+= 1 }
+            if base[k] >= 0xC0 { i = k }
+        }
+        pos = i
+        while pos < count {
+            let c = base[pos]
+            if c == UInt8(ascii: "\"") {
+                span.end = pos
+                pos &+= 1
+                return span
+            }
+            if c == UInt8(ascii: "\\") {
+                span.escaped = true
+                try skipEscape()
             } else if c >= 0x80 {
-                pos = i
                 try skipUTF8()
-                i = pos
             } else if c < 0x20 {
-                pos = i
                 throw fail(.controlCharacterInString(c))
             } else {
-                i &+= 1  // an ordinary byte in the last few bytes of the text
+                pos &+= 1
             }
         }
+        throw fail(.unterminatedString)
+    }
+
+    /// Whether any lane of a mask is set (`any()` is a generic reduction the optimizer does not always inline).
+    @inline(__always) static func anyLane(_ mask: SIMDMask<SIMD16<Int8>>) -> Bool {
+        let words = unsafeBitCast(mask, to: SIMD2<UInt64>.self)
+        return words[0] | words[1] != 0
+    }
+
+    /// The lanes of the 16 bytes at `p` that break RFC 3629, given that the 3 bytes before `p` are part of
+    /// the same text (the comparison-only "range" check: the neighbours come from unaligned loads at -1,
+    /// -2 and -3 instead of shuffles). A byte must be a continuation (80...BF) exactly when the byte before
+    /// is a lead (>= C0), or the one before that a 3- or 4-byte lead (>= E0), or the one before that a
+    /// 4-byte lead (>= F0). C0, C1 and F5...FF are never allowed, and the byte after E0, ED, F0 and F4 has
+    /// a narrower range (no overlongs, no UTF-16 surrogates, nothing past U+10FFFF).
+    @inline(__always) static func utf8Faults(_ p: UnsafeRawPointer) -> SIMDMask<SIMD16<Int8>> {
+        typealias V = SIMD16<UInt8>
+        let b = p.loadUnaligned(as: V.self)
+        let p1 = (p - 1).loadUnaligned(as: V.self)
+        let p2 = (p - 2).loadUnaligned(as: V.self)
+        let p3 = (p - 3).loadUnaligned(as: V.self)
+        let mustContinue = (p1 .>= V(repeating: 0xC0)) .| (p2 .>= V(repeating: 0xE0)) .| (p3 .>= V(repeating: 0xF0))
+        let isContinuation = (b .>= V(repeating: 0x80)) .& (b .< V(repeating: 0xC0))
+        let neverValid = (b .>= V(repeating: 0xF5)) .| ((b & V(repeating: 0xFE)) .== V(repeating: 0xC0))
+        let narrowSecond = ((p1 .== V(repeating: 0xE0)) .& (b .< V(repeating: 0xA0)))
+            .| ((p1 .== V(repeating: 0xED)) .& (b .> V(repeating: 0x9F)))
+            .| ((p1 .== V(repeating: 0xF0)) .& (b .< V(repeating: 0x90)))
+            .| ((p1 .== V(repeating: 0xF4)) .& (b .> V(repeating: 0x8F)))
+        return (mustContinue .^ isContinuation) .| neverValid .| narrowSecond
+    }
+
+    /// The reference string walk, a byte at a time: slow, simple, and exact about where a fault is.
+    /// `pos` is on the opening quote.
+    mutating func scanStringByBytes() throws(JSONSyntaxError) -> StringSpan {
+        var span = StringSpan()
+        pos &+= 1
+        span.start = pos
+        while pos < count {
+            let c = base[pos]
+            if c == UInt8(ascii: "\"") {
+                span.end = pos
+                pos &+= 1
+                return span
+            }
+            if c == UInt8(ascii: "\\") {
+                span.escaped = true
+                try skipEscape()
+            } else if c >= 0x80 {
+                try skipUTF8()
+            } else if c < 0x20 {
+                throw fail(.controlCharacterInString(c))
+            } else {
+                pos &+= 1
+            }
+        }
+        throw fail(.unterminatedString)
     }
 
     /// Steps over one escape sequence at `pos` (on the backslash), pairing UTF-16 surrogates.
@@ -375,7 +479,6 @@ struct JSONScanner {
     /// Steps over UTF-8 sequences starting at `pos` (on a byte >= 0x80) while they continue, refusing
     /// overlong forms, UTF-16 surrogates and code points above U+10FFFF (RFC 3629).
     mutating func skipUTF8() throws(JSONSyntaxError) {
-        // Non-Latin text runs many multi-byte characters back to back: stay here until ASCII comes back.
         while pos < count {
             let c = base[pos]
             if c < 0x80 { return }
