@@ -143,9 +143,30 @@ final class HTTPBackendTests: XCTestCase {
         XCTAssertEqual(try faultServerStats(server)["ok-1"]?.count, 3, "each request reached the server exactly once")
     }
 
-    func testBadBaseURLsAreRefused() {
-        for url in ["https://api.example.com/v1", "ftp://x", "not a url", "http:///v1"] {
+    /// `https://` goes through URLSession; forced onto plain HTTP here, the same faults must give the same files.
+    func testURLSessionTransportRetriesAndReportsLikeTheSocketClient() throws {
+        let server = try startFaultServer(in: directory)
+        defer { server.stop() }
+        let backend = try OpenAICompatibleBackend(baseURL: server.baseURL, apiKey: "sk-session", requestTimeout: 2, maxConnections: 4,
+                                                  forceURLSession: true)
+        let kinds = ["ok", "flaky", "bad", "chunked", "whoami"]
+        let rows = chatRows(kinds.count) { i in "\(kinds[i - 1])-\(i)" }
+        let (outcome, counters) = try run(rows, backend: backend)
+        XCTAssertEqual(outcome, .completed)
+        XCTAssertEqual(customIDs(results).sorted(), ["row-1", "row-2", "row-4", "row-5"])
+        XCTAssertEqual(errors.first?["error"]?["code"], .number("400"))
+        XCTAssertEqual(errors.first?["error"]?["message"], .string("bad request: bad-3"))
+        XCTAssertEqual(counters.failedRequests, 1)
+        XCTAssertEqual(try faultServerStats(server)["flaky-2"]?.count, 3)
+        let content = try XCTUnwrap(results.first { $0["custom_id"] == .string("row-5") }?["response"]?["choices"]?.arrayValue?.first?["message"]?["content"]?.stringValue)
+        XCTAssertEqual(try JSONValue(parsing: content)["auth"], .string("Bearer sk-session"))
+    }
+
+    func testBaseURLs() {
+        for url in ["ftp://x", "not a url", "http:///v1", "http://h:99999/v1", "http://h/v1?x=1"] {
             XCTAssertThrowsError(try OpenAICompatibleBackend(baseURL: url), url)
         }
+        XCTAssertNoThrow(try OpenAICompatibleBackend(baseURL: "https://api.fireworks.ai/inference/v1"))
+        XCTAssertNoThrow(try OpenAICompatibleBackend(baseURL: "http://localhost:11434/v1/"))
     }
 }
