@@ -68,7 +68,7 @@ public final class OpenAICompatibleBackend: InferenceBackend, @unchecked Sendabl
             if (200..<300).contains(response.status) { return .success(response.body) }
             return .failure(InferenceFailure(status: response.status, message: Self.errorMessage(response),
                                              retryable: InferenceFailure.isRetryable(status: response.status),
-                                             retryAfter: response.header("retry-after").flatMap(Self.retryAfterSeconds)))
+                                             retryAfter: response.retryAfter.flatMap(Self.retryAfterSeconds)))
         case let .failure(error):
             switch error {
             case let .connectFailed(text), let .connectionLost(text):
@@ -145,8 +145,8 @@ final class URLSessionTransport: @unchecked Sendable {
                 box.result = code == NSURLErrorTimedOut ? .failure(.timedOut("no response within the request timeout"))
                     : .failure(.connectFailed(error.localizedDescription))
             } else if let http = response as? HTTPURLResponse {
-                let headers = http.allHeaderFields.map { (name: "\($0.key)", value: "\($0.value)") }
-                box.result = .success(HTTPResponse(status: http.statusCode, headers: headers, body: [UInt8](data ?? Data())))
+                let retryAfter = http.allHeaderFields.first { "\($0.key)".lowercased() == "retry-after" }.map { "\($0.value)" }
+                box.result = .success(HTTPResponse(status: http.statusCode, body: [UInt8](data ?? Data()), retryAfter: retryAfter))
             }
             done.signal()
         }.resume()
