@@ -244,6 +244,17 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n" + body)
                 self.close_connection = True
                 return
+            if kind == "garbage":
+                self.wfile.write(b"NONSENSE\r\n\r\n")
+                self.close_connection = True
+                return
+            if kind == "notjson":
+                body = b"hello"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
             if kind == "pretty":
                 return self.reply(200, completion(text), pretty=True)
             if kind == "whoami":
