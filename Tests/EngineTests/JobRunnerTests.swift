@@ -48,6 +48,8 @@ final class JobRunnerTests: XCTestCase {
         XCTAssertEqual(final.outputTokens, 9)
         XCTAssertEqual(final.cachedInputTokenCount, 0)
         XCTAssertEqual(final.percent, 100)
+        XCTAssertEqual(reports.first?.totalInputRequests, 3, "the first report comes before any row ran")
+        XCTAssertEqual(reports.first?.totalProcessedRequests, 0)
         for report in reports { XCTAssertEqual(report.successfullyProcessedRequests + report.failedRequests, report.totalProcessedRequests) }
     }
 
@@ -125,6 +127,8 @@ final class JobRunnerTests: XCTestCase {
         XCTAssertEqual(final.totalInputRequests, 10)
         XCTAssertNotEqual(results.first { $0["custom_id"] == .string("row-7") }?["response"]?["id"], .string("x"),
                           "the uncheckpointed row-7 was cut and run again")
+        XCTAssertEqual(try checkpointedCounters(inOutputDirectory: directory + "/out")?.successfullyProcessedRequests, 10)
+        XCTAssertNil(try checkpointedCounters(inOutputDirectory: directory + "/nowhere"))
     }
 
     func testDamagedCheckpointFailsTheJobWithoutTouchingTheFiles() throws {

@@ -23,4 +23,5 @@
 //                          backend: backend, pool: pool, options: options)
 //   let outcome = runner.run { counters in persist jobProgress }          // blocking: one thread per running job
 // After a restart, the same call on the same outputDirectory resumes from the checkpoint. The checkpoint file
-// `.batchctl-checkpoint.json` lives in the output directory and is not part of the output dataset.
+// (`OutputFiles.checkpoint`) lives in the output directory and is not part of the output dataset;
+// `checkpointedCounters(inOutputDirectory:)` reads its counters without running the job.
