@@ -127,7 +127,7 @@ final class HTTPConnection {
     }
 
     static func setTimeout(_ fd: Int32, _ option: Int32, _ seconds: TimeInterval) {
-        let s = max(0.001, seconds)
+        let s = max(0.001, min(seconds, 86_400 * 365))  // Int(s) below must not trap on a silly timeout
         var tv = timeval(tv_sec: Int(s), tv_usec: Int((s - s.rounded(.down)) * 1e6))
         setsockopt(fd, SOL_SOCKET, option, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
@@ -286,7 +286,7 @@ final class HTTPConnection {
                 while try !readLine(deadline: deadline).isEmpty {}  // trailers
                 return body
             }
-            guard body.count + size <= Self.maxBodyBytes else { throw HTTPClientError.badResponse("response body is too large") }
+            guard size <= Self.maxBodyBytes - body.count else { throw HTTPClientError.badResponse("response body is too large") }
             try fill(size + 2, deadline: deadline)
             body.append(contentsOf: buffer[start..<start + size])
             guard buffer[start + size] == 13, buffer[start + size + 1] == 10 else { throw HTTPClientError.badResponse("chunk not followed by CRLF") }
