@@ -82,11 +82,16 @@ final class HTTPBackendTests: XCTestCase {
         defer { server.stop() }
         let backend = try OpenAICompatibleBackend(baseURL: server.baseURL, requestTimeout: 2, maxConnections: 8)
         let kinds = ["ok", "bad", "down"]
-        let rows = chatRows(9) { i in "\(kinds[(i - 1) % 3])-\(i)" }
+        let rows = chatRows(9) { i in "\(kinds[(i - 1) % 3])-\(i)" } + chatRows(2, from: 10) { i in ["garbage", "notjson"][i - 10] + "-\(i)" }
         let (outcome, counters) = try run(rows, backend: backend, options: fastOptions(attempts: 3))
         XCTAssertEqual(outcome, .completed)
         XCTAssertEqual(customIDs(results).sorted(), ["row-1", "row-4", "row-7"])
-        XCTAssertEqual(customIDs(errors).sorted(), ["row-2", "row-3", "row-5", "row-6", "row-8", "row-9"])
+        XCTAssertEqual(customIDs(errors).sorted(), ["row-10", "row-11", "row-2", "row-3", "row-5", "row-6", "row-8", "row-9"])
+        let garbage = try XCTUnwrap(errors.first { $0["custom_id"] == .string("row-10") })
+        XCTAssertEqual(garbage["error"]?["code"], .number("502"))
+        XCTAssertEqual(garbage["error"]?["message"]?.stringValue?.contains("malformed response head"), true, garbage.compactText)
+        let notJSON = try XCTUnwrap(errors.first { $0["custom_id"] == .string("row-11") })
+        XCTAssertEqual(notJSON["error"]?["code"], .number("502"))
         let bad = try XCTUnwrap(errors.first { $0["custom_id"] == .string("row-5") })
         XCTAssertEqual(bad["error"]?["code"], .number("400"))
         XCTAssertEqual(bad["error"]?["message"], .string("bad request: bad-5"))
@@ -94,12 +99,13 @@ final class HTTPBackendTests: XCTestCase {
         XCTAssertEqual(down["error"]?["code"], .number("503"))
         XCTAssertEqual(down["error"]?["message"], .string("model is loading"))
         XCTAssertEqual(counters.successfullyProcessedRequests, 3)
-        XCTAssertEqual(counters.failedRequests, 6)
-        XCTAssertEqual(counters.totalProcessedRequests, 9)
+        XCTAssertEqual(counters.failedRequests, 8)
+        XCTAssertEqual(counters.totalProcessedRequests, 11)
         XCTAssertEqual(counters.outputRows, 3)
         let stats = try faultServerStats(server)
         XCTAssertEqual(stats["bad-5"]?.count, 1, "a 400 is not retried")
         XCTAssertEqual(stats["down-6"]?.count, 3, "a 503 is retried up to maxAttempts")
+        XCTAssertEqual(stats["notjson-11"]?.count, 3, "a 200 that is not JSON is retried too")
     }
 
     func testRequestCarriesKeyMappedModelSystemPromptAndParameters() throws {
@@ -129,9 +135,44 @@ final class HTTPBackendTests: XCTestCase {
         XCTAssertEqual(counters.failedRequests, 3)
     }
 
-    func testBadBaseURLsAreRefused() {
-        for url in ["https://api.example.com/v1", "ftp://x", "not a url", "http:///v1"] {
+    /// The server drops idle keep-alive connections; the next request must go out on a fresh one, not fail.
+    func testConnectionsClosedWhileIdleAreReplaced() throws {
+        let server = try startFaultServer(in: directory)
+        defer { server.stop() }
+        let backend = try OpenAICompatibleBackend(baseURL: server.baseURL, requestTimeout: 2, maxConnections: 1)
+        let request = Array(#"{"model": "m", "messages": [{"role": "user", "content": "ok-1"}]}"#.utf8)
+        for pause in [0.0, 0.6, 1.3] {
+            Thread.sleep(forTimeInterval: pause)
+            guard case let .success(body) = backend.complete(request) else { return XCTFail("request after \(pause) s idle failed") }
+            XCTAssertEqual(try JSONValue(parsing: body)["id"], .string("chatcmpl-ok-1"))
+        }
+        XCTAssertEqual(try faultServerStats(server)["ok-1"]?.count, 3, "each request reached the server exactly once")
+    }
+
+    /// `https://` goes through URLSession; forced onto plain HTTP here, the same faults must give the same files.
+    func testURLSessionTransportRetriesAndReportsLikeTheSocketClient() throws {
+        let server = try startFaultServer(in: directory)
+        defer { server.stop() }
+        let backend = try OpenAICompatibleBackend(baseURL: server.baseURL, apiKey: "sk-session", requestTimeout: 2, maxConnections: 4,
+                                                  forceURLSession: true)
+        let kinds = ["ok", "flaky", "bad", "chunked", "whoami"]
+        let rows = chatRows(kinds.count) { i in "\(kinds[i - 1])-\(i)" }
+        let (outcome, counters) = try run(rows, backend: backend)
+        XCTAssertEqual(outcome, .completed)
+        XCTAssertEqual(customIDs(results).sorted(), ["row-1", "row-2", "row-4", "row-5"])
+        XCTAssertEqual(errors.first?["error"]?["code"], .number("400"))
+        XCTAssertEqual(errors.first?["error"]?["message"], .string("bad request: bad-3"))
+        XCTAssertEqual(counters.failedRequests, 1)
+        XCTAssertEqual(try faultServerStats(server)["flaky-2"]?.count, 3)
+        let content = try XCTUnwrap(results.first { $0["custom_id"] == .string("row-5") }?["response"]?["choices"]?.arrayValue?.first?["message"]?["content"]?.stringValue)
+        XCTAssertEqual(try JSONValue(parsing: content)["auth"], .string("Bearer sk-session"))
+    }
+
+    func testBaseURLs() {
+        for url in ["ftp://x", "not a url", "http:///v1", "http://h:99999/v1", "http://h/v1?x=1"] {
             XCTAssertThrowsError(try OpenAICompatibleBackend(baseURL: url), url)
         }
+        XCTAssertNoThrow(try OpenAICompatibleBackend(baseURL: "https://api.fireworks.ai/inference/v1"))
+        XCTAssertNoThrow(try OpenAICompatibleBackend(baseURL: "http://localhost:11434/v1/"))
     }
 }

@@ -48,6 +48,8 @@ final class JobRunnerTests: XCTestCase {
         XCTAssertEqual(final.outputTokens, 9)
         XCTAssertEqual(final.cachedInputTokenCount, 0)
         XCTAssertEqual(final.percent, 100)
+        XCTAssertEqual(reports.first?.totalInputRequests, 3, "the first report comes before any row ran")
+        XCTAssertEqual(reports.first?.totalProcessedRequests, 0)
         for report in reports { XCTAssertEqual(report.successfullyProcessedRequests + report.failedRequests, report.totalProcessedRequests) }
     }
 
@@ -125,6 +127,8 @@ final class JobRunnerTests: XCTestCase {
         XCTAssertEqual(final.totalInputRequests, 10)
         XCTAssertNotEqual(results.first { $0["custom_id"] == .string("row-7") }?["response"]?["id"], .string("x"),
                           "the uncheckpointed row-7 was cut and run again")
+        XCTAssertEqual(try checkpointedCounters(inOutputDirectory: directory + "/out")?.successfullyProcessedRequests, 10)
+        XCTAssertNil(try checkpointedCounters(inOutputDirectory: directory + "/nowhere"))
     }
 
     func testDamagedCheckpointFailsTheJobWithoutTouchingTheFiles() throws {
@@ -147,9 +151,9 @@ final class JobRunnerTests: XCTestCase {
     func testCancelKeepsFinishedRowsAndResumeFinishesTheJob() throws {
         try writeLines(chatRows(300), to: directory + "/in.jsonl")
         let runner = JobRunner(spec: spec(input: "in.jsonl"), backend: SlowEchoBackend(delay: 0.01), pool: pool, options: fastOptions())
-        DispatchQueue.global().asyncAfter(deadline: .now() + 0.15) { runner.cancel() }
         var final = JobCounters()
-        XCTAssertEqual(runner.run { final = $0 }, .cancelled)
+        // Cancel as soon as some rows are durable: the whole job needs at least 300 x 10 ms / 8 workers.
+        XCTAssertEqual(runner.run { final = $0; if $0.totalProcessedRequests > 0 { runner.cancel() } }, .cancelled)
         let done = customIDs(results)
         XCTAssertGreaterThan(done.count, 0)
         XCTAssertLessThan(done.count, 300)
@@ -172,16 +176,17 @@ final class JobRunnerTests: XCTestCase {
     }
 
     func testDeadlineExpiresTheJobAndKeepsFinishedRows() throws {
-        try writeLines(chatRows(300), to: directory + "/in.jsonl")
+        try writeLines(chatRows(400), to: directory + "/in.jsonl")
         let started = Date()
-        let runner = JobRunner(spec: spec(input: "in.jsonl", deadline: Date(timeIntervalSinceNow: 0.15)),
-                               backend: SlowEchoBackend(delay: 0.01), pool: pool, options: fastOptions())
+        // The whole job needs at least 400 x 20 ms / 8 workers = 1 s; the deadline cuts it at 0.4 s.
+        let runner = JobRunner(spec: spec(input: "in.jsonl", deadline: Date(timeIntervalSinceNow: 0.4)),
+                               backend: SlowEchoBackend(delay: 0.02), pool: pool, options: fastOptions())
         var final = JobCounters()
         XCTAssertEqual(runner.run { final = $0 }, .expired)
-        XCTAssertLessThan(Date().timeIntervalSince(started), 2)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 3)
         let done = customIDs(results)
         XCTAssertGreaterThan(done.count, 0)
-        XCTAssertLessThan(done.count, 300)
+        XCTAssertLessThan(done.count, 400)
         XCTAssertEqual(final.totalProcessedRequests, done.count)
         XCTAssertEqual(errors.count, 0)
 

@@ -192,6 +192,8 @@ def completion(text, content=None):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Idle keep-alive connections are closed after 0.3 s, as uvicorn does after 5 s: the client must notice.
+    timeout = 0.3
     def log_message(self, *args): pass
 
     def reply(self, status, obj, headers=(), pretty=False):
@@ -241,6 +243,17 @@ class Handler(BaseHTTPRequestHandler):
                 body = json.dumps(completion(text)).encode()
                 self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n" + body)
                 self.close_connection = True
+                return
+            if kind == "garbage":
+                self.wfile.write(b"NONSENSE\r\n\r\n")
+                self.close_connection = True
+                return
+            if kind == "notjson":
+                body = b"hello"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
                 return
             if kind == "pretty":
                 return self.reply(200, completion(text), pretty=True)

@@ -12,3 +12,16 @@
 //   CustomIDSet.swift          a compact set of custom_ids (128-bit hashes) whose memory does not grow with id length
 //   Continuation.swift         the custom_ids that already succeeded in earlier jobs of a chain
 //   InputLines.swift           the streaming line reader the runner reads its input with
+//
+// How the server drives it:
+//   let pool = InferencePool(concurrency: flags.concurrency)             // one for the whole server
+//   let backend: InferenceBackend = flags.backendURL.map { try OpenAICompatibleBackend(baseURL: $0, apiKey: key,
+//                                       requestTimeout: 600, maxConnections: flags.concurrency) } ?? EchoBackend()
+//   var options = RunnerOptions(); options.modelMap = try ModelMap(rules: flags.modelMapRules)
+//   let skip = try succeededCustomIDs(inOutputDirectories: earlierJobsOfTheChain.map(outputDirectory))
+//   let runner = JobRunner(spec: JobSpec(..., outputDirectory: dir, skipCustomIDs: skip, deadline: expireTime),
+//                          backend: backend, pool: pool, options: options)
+//   let outcome = runner.run { counters in persist jobProgress }          // blocking: one thread per running job
+// After a restart, the same call on the same outputDirectory resumes from the checkpoint. The checkpoint file
+// (`OutputFiles.checkpoint`) lives in the output directory and is not part of the output dataset;
+// `checkpointedCounters(inOutputDirectory:)` reads its counters without running the job.

@@ -90,10 +90,12 @@ public struct RetryPolicy: Sendable, Equatable {
     public var maxRetryAfter: TimeInterval
 
     public init(maxAttempts: Int = 5, baseDelay: TimeInterval = 0.5, maxDelay: TimeInterval = 30, maxRetryAfter: TimeInterval = 120) {
+        // Waits are bounded by a day so that a scheduled retry's time cannot overflow.
+        let day: TimeInterval = 86_400
         self.maxAttempts = max(1, maxAttempts)
-        self.baseDelay = max(0, baseDelay)
-        self.maxDelay = max(0, maxDelay)
-        self.maxRetryAfter = max(0, maxRetryAfter)
+        self.baseDelay = min(day, max(0, baseDelay.isNaN ? 0 : baseDelay))
+        self.maxDelay = min(day, max(0, maxDelay.isNaN ? 0 : maxDelay))
+        self.maxRetryAfter = min(day, max(0, maxRetryAfter.isNaN ? 0 : maxRetryAfter))
     }
 
     /// The wait before attempt `attempt + 1`. "Full jitter" between half and all of the exponential delay

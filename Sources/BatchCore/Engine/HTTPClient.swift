@@ -10,12 +10,9 @@ import Glibc
 
 struct HTTPResponse {
     var status: Int
-    var headers: [(name: String, value: String)]
     var body: [UInt8]
-
-    func header(_ name: String) -> String? {
-        headers.first(where: { $0.name.caseInsensitiveCompare(name) == .orderedSame })?.value
-    }
+    /// The only header the backend needs after the body is read.
+    var retryAfter: String?
 }
 
 enum HTTPClientError: Error, Equatable {
@@ -23,6 +20,78 @@ enum HTTPClientError: Error, Equatable {
     case timedOut(String)
     case connectionLost(String)
     case badResponse(String)
+}
+
+/// What the engine needs from a response's status line and headers.
+struct ResponseHead {
+    var status = 0
+    var contentLength: Int?
+    var chunked = false
+    var keepAlive = true
+    var retryAfter: String?
+
+    /// Parses `HTTP/1.x NNN reason` and the header lines (without the final blank line); nil when malformed.
+    init?(_ bytes: ArraySlice<UInt8>) {
+        var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).map { line -> ArraySlice<UInt8> in
+            line.last == 0x0D ? line.dropLast() : line
+        }
+        guard !lines.isEmpty else { return nil }
+        let statusLine = lines.removeFirst()
+        let prefix: [UInt8] = Array("HTTP/1.".utf8)
+        guard statusLine.count >= 12, statusLine.starts(with: prefix), statusLine[statusLine.startIndex + 8] == 0x20 else { return nil }
+        let http10 = statusLine[statusLine.startIndex + 7] == UInt8(ascii: "0")
+        var code = 0
+        for byte in statusLine[(statusLine.startIndex + 9)..<(statusLine.startIndex + 12)] {
+            guard byte >= 0x30 && byte <= 0x39 else { return nil }
+            code = code * 10 + Int(byte - 0x30)
+        }
+        guard code >= 100 else { return nil }
+        status = code
+        var connection: ArraySlice<UInt8> = []
+        for line in lines where !line.isEmpty {
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+            let name = line[..<colon]
+            var value = line[(colon + 1)...]
+            while let first = value.first, first == 0x20 || first == 0x09 { value = value.dropFirst() }
+            while let last = value.last, last == 0x20 || last == 0x09 { value = value.dropLast() }
+            if Self.equalsLowercased(name, "content-length") {
+                var length = 0
+                guard !value.isEmpty, value.count <= 18 else { return nil }
+                for byte in value {
+                    guard byte >= 0x30 && byte <= 0x39 else { return nil }
+                    length = length * 10 + Int(byte - 0x30)
+                }
+                contentLength = length
+            } else if Self.equalsLowercased(name, "transfer-encoding") {
+                chunked = Self.contains(value, "chunked")
+            } else if Self.equalsLowercased(name, "connection") {
+                connection = value
+            } else if Self.equalsLowercased(name, "retry-after") {
+                retryAfter = String(decoding: value, as: UTF8.self)
+            }
+        }
+        keepAlive = http10 ? Self.contains(connection, "keep-alive") : !Self.contains(connection, "close")
+    }
+
+    /// ASCII case-insensitive comparison with a lowercase name.
+    static func equalsLowercased(_ bytes: ArraySlice<UInt8>, _ name: StaticString) -> Bool {
+        guard bytes.count == name.utf8CodeUnitCount else { return false }
+        var i = 0
+        for byte in bytes {
+            let lower = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+            if lower != name.utf8Start[i] { return false }
+            i += 1
+        }
+        return true
+    }
+
+    static func contains(_ bytes: ArraySlice<UInt8>, _ word: StaticString) -> Bool {
+        let lowered = bytes.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+        let needle = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
+        guard lowered.count >= needle.count else { return false }
+        for start in 0...(lowered.count - needle.count) where lowered[start..<start + needle.count].elementsEqual(needle) { return true }
+        return false
+    }
 }
 
 /// A connection closed by the server while idle; the request never reached it and may be sent again.
@@ -58,7 +127,7 @@ final class HTTPConnection {
     }
 
     static func setTimeout(_ fd: Int32, _ option: Int32, _ seconds: TimeInterval) {
-        let s = max(0.001, seconds)
+        let s = max(0.001, min(seconds, 86_400 * 365))  // Int(s) below must not trap on a silly timeout
         var tv = timeval(tv_sec: Int(s), tv_usec: Int((s - s.rounded(.down)) * 1e6))
         setsockopt(fd, SOL_SOCKET, option, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
@@ -134,29 +203,20 @@ final class HTTPConnection {
                 }
                 firstByte = false
             }
-            let head = String(decoding: buffer[start..<headerEnd], as: UTF8.self)
+            // The head is parsed as bytes: String splitting and case-insensitive compares cost more than the
+            // rest of a small response.
+            guard let head = ResponseHead(buffer[start..<headerEnd]) else {
+                throw HTTPClientError.badResponse("malformed response head '\(String(decoding: buffer[start..<min(headerEnd, start + 100)], as: UTF8.self))'")
+            }
             start = headerEnd + 4
-            var lines = head.split(separator: "\r\n", omittingEmptySubsequences: false)
-            let statusLine = lines.isEmpty ? "" : lines.removeFirst()
-            let parts = statusLine.split(separator: " ", maxSplits: 2)
-            guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let status = Int(parts[1]), (100...999).contains(status) else {
-                throw HTTPClientError.badResponse("malformed status line '\(statusLine.prefix(100))'")
-            }
-            var headers: [(name: String, value: String)] = []
-            for line in lines where !line.isEmpty {
-                guard let colon = line.firstIndex(of: ":") else { throw HTTPClientError.badResponse("malformed header line") }
-                headers.append((String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingSpaces))
-            }
+            let status = head.status
             if status < 200 { continue }  // 100 Continue and friends come before the real answer.
-            var response = HTTPResponse(status: status, headers: headers, body: [])
-            let http10 = parts[0] == "HTTP/1.0"
-            let connection = response.header("connection")?.lowercased() ?? ""
-            var keepAlive = http10 ? connection.contains("keep-alive") : !connection.contains("close")
+            var response = HTTPResponse(status: status, body: [], retryAfter: head.retryAfter)
+            var keepAlive = head.keepAlive
 
-            if let encoding = response.header("transfer-encoding"), encoding.lowercased().contains("chunked") {
+            if head.chunked {
                 response.body = try readChunked(deadline: deadline)
-            } else if let lengthText = response.header("content-length") {
-                guard let length = Int(lengthText), length >= 0 else { throw HTTPClientError.badResponse("bad Content-Length '\(lengthText)'") }
+            } else if let length = head.contentLength {
                 guard length <= Self.maxBodyBytes else { throw HTTPClientError.badResponse("response body of \(length) bytes is too large") }
                 try fill(length, deadline: deadline)
                 response.body = Array(buffer[start..<start + length])
@@ -226,7 +286,7 @@ final class HTTPConnection {
                 while try !readLine(deadline: deadline).isEmpty {}  // trailers
                 return body
             }
-            guard body.count + size <= Self.maxBodyBytes else { throw HTTPClientError.badResponse("response body is too large") }
+            guard size <= Self.maxBodyBytes - body.count else { throw HTTPClientError.badResponse("response body is too large") }
             try fill(size + 2, deadline: deadline)
             body.append(contentsOf: buffer[start..<start + size])
             guard buffer[start + size] == 13, buffer[start + size + 1] == 10 else { throw HTTPClientError.badResponse("chunk not followed by CRLF") }

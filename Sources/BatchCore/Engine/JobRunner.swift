@@ -67,8 +67,8 @@ public final class JobRunner: @unchecked Sendable {
         state.unlock()
     }
 
-    /// Runs the job. `progress` gets the committed counters about every `progressInterval` and once at the end,
-    /// never from two threads at once.
+    /// Runs the job. `progress` gets the committed counters once the input is counted, about every
+    /// `progressInterval`, and once at the end, never from two threads at once.
     public func run(progress: @escaping (JobCounters) -> Void = { _ in }) -> JobOutcome {
         state.lock()
         if started { state.unlock(); return .failed(message: "\(spec.jobName): this runner has already run") }
@@ -92,6 +92,9 @@ public final class JobRunner: @unchecked Sendable {
             progress(counters)
             return .failed(message: "\(spec.jobName): \(error)")
         }
+
+        // The server learns totalInputRequests (and a resumed job's counters) before the first row runs.
+        progress(counters)
 
         window = max(1, options.window ?? 2 * pool.concurrency)
         let lane = pool.addLane()

@@ -1,50 +1,74 @@
 // The backend for any OpenAI-compatible server (vLLM, llama.cpp, Ollama): POST <baseURL>/chat/completions.
 import Foundation
 import BatchJSONL
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
-/// Sends each request over a pool of kept-alive HTTP/1.1 connections. Plain `http://` only: self-hosted
-/// inference servers sit on loopback or a private network, and TLS would need a library we do not have.
+/// Sends each request over a pool of kept-alive HTTP/1.1 connections of our own for `http://` (self-hosted
+/// servers on loopback or a private network, where speed matters), and through URLSession for `https://`
+/// (hosted endpoints), since TLS needs a library we do not have.
 public final class OpenAICompatibleBackend: InferenceBackend, @unchecked Sendable {
     public let baseURL: String
     public let requestTimeout: TimeInterval
-    private let pool: HTTPConnectionPool
-    /// Everything before `Content-Length`'s value, built once.
-    private let head: [UInt8]
+
+    private enum Transport {
+        /// `head` is the request up to `Content-Length`'s value, built once.
+        case sockets(HTTPConnectionPool, head: [UInt8])
+        case urlSession(URLSessionTransport)
+    }
+    private let transport: Transport
 
     /// `baseURL` is like `http://127.0.0.1:8000/v1`. `maxConnections` should be at least the engine's
     /// concurrency, or requests queue for a connection inside their timeout.
-    public init(baseURL: String, apiKey: String? = nil, requestTimeout: TimeInterval = 600, maxConnections: Int = 64) throws {
-        guard let url = URL(string: baseURL), url.scheme?.lowercased() == "http", let host = url.host, !host.isEmpty,
-              url.query == nil else {
+    public convenience init(baseURL: String, apiKey: String? = nil, requestTimeout: TimeInterval = 600, maxConnections: Int = 64) throws {
+        try self.init(baseURL: baseURL, apiKey: apiKey, requestTimeout: requestTimeout, maxConnections: maxConnections, forceURLSession: false)
+    }
+
+    /// `forceURLSession` sends plain `http://` through URLSession too, so tests can reach that path without TLS.
+    init(baseURL: String, apiKey: String?, requestTimeout: TimeInterval, maxConnections: Int, forceURLSession: Bool) throws {
+        guard let url = URL(string: baseURL), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              let host = url.host, !host.isEmpty, url.query == nil else {
             throw EngineError.unsupportedURL(baseURL)
         }
-        let port = url.port ?? 80
+        let port = url.port ?? (scheme == "https" ? 443 : 80)
         guard (1...65535).contains(port) else { throw EngineError.unsupportedURL(baseURL) }
         var path = url.path
         while path.hasSuffix("/") { path.removeLast() }
         self.baseURL = baseURL
         self.requestTimeout = requestTimeout
-        pool = HTTPConnectionPool(host: host, port: port, maxConnections: maxConnections)
+        if scheme == "https" || forceURLSession {
+            guard let endpoint = URL(string: baseURL.trimmingTrailingSlashes + "/chat/completions") else { throw EngineError.unsupportedURL(baseURL) }
+            transport = .urlSession(URLSessionTransport(url: endpoint, apiKey: apiKey, timeout: requestTimeout, maxConnections: maxConnections))
+            return
+        }
         let hostHeader = host.contains(":") ? "[\(host)]" : host
         var text = "POST \(path)/chat/completions HTTP/1.1\r\nHost: \(hostHeader):\(port)\r\n"
         text += "Content-Type: application/json\r\nAccept: application/json\r\nUser-Agent: batchctl\r\n"
         if let apiKey, !apiKey.isEmpty { text += "Authorization: Bearer \(apiKey)\r\n" }
         text += "Content-Length: "
-        head = Array(text.utf8)
+        transport = .sockets(HTTPConnectionPool(host: host, port: port, maxConnections: maxConnections), head: Array(text.utf8))
     }
 
     public func complete(_ request: [UInt8]) -> InferenceResult {
-        var message = head
-        message.reserveCapacity(head.count + 16 + request.count)
-        message.append(contentsOf: String(request.count).utf8)
-        message.append(contentsOf: [13, 10, 13, 10])
-        message.append(contentsOf: request)
-        switch pool.send(message, timeout: requestTimeout) {
+        let outcome: Result<HTTPResponse, HTTPClientError>
+        switch transport {
+        case let .sockets(pool, head):
+            var message = head
+            message.reserveCapacity(head.count + 16 + request.count)
+            message.append(contentsOf: String(request.count).utf8)
+            message.append(contentsOf: [13, 10, 13, 10])
+            message.append(contentsOf: request)
+            outcome = pool.send(message, timeout: requestTimeout)
+        case let .urlSession(session):
+            outcome = session.send(request)
+        }
+        switch outcome {
         case let .success(response):
             if (200..<300).contains(response.status) { return .success(response.body) }
             return .failure(InferenceFailure(status: response.status, message: Self.errorMessage(response),
                                              retryable: InferenceFailure.isRetryable(status: response.status),
-                                             retryAfter: response.header("retry-after").flatMap(Self.retryAfterSeconds)))
+                                             retryAfter: response.retryAfter.flatMap(Self.retryAfterSeconds)))
         case let .failure(error):
             switch error {
             case let .connectFailed(text), let .connectionLost(text):
@@ -74,5 +98,63 @@ public final class OpenAICompatibleBackend: InferenceBackend, @unchecked Sendabl
         }
         let text = String(decoding: response.body.prefix(1000), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         return text.isEmpty ? "HTTP \(response.status)" : text
+    }
+}
+
+extension String {
+    var trimmingTrailingSlashes: String {
+        var s = Substring(self)
+        while s.hasSuffix("/") { s = s.dropLast() }
+        return String(s)
+    }
+}
+
+/// One request at a time per calling thread through URLSession, blocking that thread like the socket client.
+final class URLSessionTransport: @unchecked Sendable {
+    let url: URL
+    let apiKey: String?
+    let timeout: TimeInterval
+    let session: URLSession
+
+    init(url: URL, apiKey: String?, timeout: TimeInterval, maxConnections: Int) {
+        self.url = url
+        self.apiKey = apiKey
+        self.timeout = timeout
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpMaximumConnectionsPerHost = max(1, maxConnections)
+        configuration.timeoutIntervalForRequest = timeout
+        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
+        session = URLSession(configuration: configuration)
+    }
+
+    deinit { session.invalidateAndCancel() }
+
+    func send(_ body: [UInt8]) -> Result<HTTPResponse, HTTPClientError> {
+        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue("application/json", forHTTPHeaderField: "Accept")
+        request.setValue("batchctl", forHTTPHeaderField: "User-Agent")
+        if let apiKey, !apiKey.isEmpty { request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization") }
+        request.httpBody = Data(body)
+        let done = DispatchSemaphore(value: 0)
+        let box = ResultBox()
+        session.dataTask(with: request) { data, response, error in
+            if let error {
+                let code = (error as NSError).code
+                box.result = code == NSURLErrorTimedOut ? .failure(.timedOut("no response within the request timeout"))
+                    : .failure(.connectFailed(error.localizedDescription))
+            } else if let http = response as? HTTPURLResponse {
+                let retryAfter = http.allHeaderFields.first { "\($0.key)".lowercased() == "retry-after" }.map { "\($0.value)" }
+                box.result = .success(HTTPResponse(status: http.statusCode, body: [UInt8](data ?? Data()), retryAfter: retryAfter))
+            }
+            done.signal()
+        }.resume()
+        done.wait()
+        return box.result
+    }
+
+    private final class ResultBox: @unchecked Sendable {
+        var result: Result<HTTPResponse, HTTPClientError> = .failure(.connectionLost("no response"))
     }
 }

@@ -2,6 +2,22 @@
 import Foundation
 import BatchJSONL
 
+/// The names of the files in a job's output directory.
+public enum OutputFiles {
+    /// One line per successful row: the output dataset's results file.
+    public static let results = "BIJOutputSet.jsonl"
+    /// One line per failed row: the output dataset's error file.
+    public static let errors = "error-data"
+    /// The engine's own bookkeeping; not part of the output dataset (do not list or serve it).
+    public static let checkpoint = ".batchctl-checkpoint.json"
+}
+
+/// The counters durable in an output directory's checkpoint (nil when the job never committed a row), for
+/// showing a job's progress without running it. `totalInputRequests` is not stored there and reads 0.
+public func checkpointedCounters(inOutputDirectory directory: String) throws -> JobCounters? {
+    try OutputStore.Checkpoint.read(path: directory + "/" + OutputFiles.checkpoint)?.counters
+}
+
 /// Owns `BIJOutputSet.jsonl`, `error-data` and `.batchctl-checkpoint.json` in one output directory.
 ///
 /// The checkpoint is the truth: it records how many bytes of each output file are durable, and the counters
@@ -10,9 +26,9 @@ import BatchJSONL
 /// rows written but never checkpointed) is cut off on resume, and those rows run again, so every row ends
 /// up in the files exactly once.
 final class OutputStore {
-    static let resultsFileName = "BIJOutputSet.jsonl"
-    static let errorsFileName = "error-data"
-    static let checkpointFileName = ".batchctl-checkpoint.json"
+    static let resultsFileName = OutputFiles.results
+    static let errorsFileName = OutputFiles.errors
+    static let checkpointFileName = OutputFiles.checkpoint
 
     let directory: String
     var resultsPath: String { directory + "/" + Self.resultsFileName }
@@ -81,6 +97,10 @@ final class OutputStore {
         }
         directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard directoryFD >= 0 else { throw EngineError.io(path: directory, operation: "open", errno: errno) }
+        // A directory just made must survive a power cut too, or its checkpointed files vanish with it.
+        let parent = open((directory as NSString).deletingLastPathComponent.isEmpty ? "." : (directory as NSString).deletingLastPathComponent,
+                          O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if parent >= 0 { _ = fsync(parent); close(parent) }
         resultsFD = try Self.openForAppend(resultsPath)
         errorsFD = try Self.openForAppend(errorsPath)
     }
