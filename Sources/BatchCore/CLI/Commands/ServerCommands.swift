@@ -71,6 +71,9 @@ enum ServerCommands {
     }
 
     static func foreground(_ c: Context) throws {
+        // glibc gives every thread that allocates its own arena; with 64 request threads that alone can
+        // double the server's memory. Two arenas cost nothing measurable in speed (see the engine benchmark).
+        limitMallocArenas(2)
         let o = try options(c)
         let server: LocalGatewayServer
         let url: String
@@ -89,6 +92,14 @@ enum ServerCommands {
         server.stop()
         if PidFile.read(o.dataDir)?.pid == getpid() { unlink(PidFile.path(o.dataDir)) }
         c.streams.error("batchctl server: stopped")
+    }
+
+    /// `mallopt(M_ARENA_MAX, n)`; malloc.h is not part of Swift's Glibc module, so it is looked up by name.
+    static func limitMallocArenas(_ n: Int32) {
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+        let M_ARENA_MAX: Int32 = -8
+        _ = unsafeBitCast(symbol, to: Mallopt.self)(M_ARENA_MAX, n)
     }
 
     static func start(_ c: Context) throws {
@@ -142,6 +153,11 @@ enum ServerCommands {
     }
 
     static func spawnDetached(_ executable: String, _ args: [String], logPath: String) throws -> Int32 {
+        // The server must not inherit our descriptors: a parent waiting for our pipes to close (a shell's
+        // command substitution, a test harness) would otherwise wait for the server's whole life.
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [] {
+            if let fd = Int32(entry), fd > 2 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

@@ -1,6 +1,7 @@
 // The renderers: text, table, wide, json, jsonl and name, for datasets and jobs, one exhaustive switch.
 import BatchAPI
 import BatchJSONL
+import Foundation
 
 public enum Renderer {
     /// Renders `items` (as the gateway sent them). `isList` decides the default format and json's shape.
@@ -139,11 +140,5 @@ public enum Renderer {
             return parts.joined(separator: "   ")
         }
         return ([line(headers)] + rows.map(line)).joined(separator: "\n") + "\n"
-    }
-}
-
-extension String {
-    func replacingOccurrences(of target: String, with replacement: String) -> String {
-        split(separator: Character(target), omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }
