@@ -6,6 +6,8 @@ let benchmarks: [(name: String, summary: String, run: ([String]) throws -> Void)
     ("engine", "1,000,000-row job against nginx vs a Python asyncio + aiohttp runner", runEngineBench),
     ("http", "gateway requests/s under wrk, and file serving vs nginx", runHTTPBench),
     ("startup", "batchctl --version and bij get launch time vs curl", runStartupBench),
+    ("transfer", "1 GB dataset upload and download through the local gateway vs curl", runTransferBench),
+    ("gateway", "GET of a job on a real local gateway under wrk (64 connections)", runGatewayBench),
 ]
 
 let benchArguments = Array(CommandLine.arguments.dropFirst())

@@ -137,6 +137,11 @@ extension GatewayClient {
             return
         }
         guard let target = URL(string: url) else { throw ClientError("the gateway gave an invalid upload URL: \(url)") }
+        if let direct = PlainHTTPTransfer(target, timeout: max(options.timeout, 600)) {
+            let result = try direct.run(method: "PUT", headers: headers, uploadFrom: filePath, uploadSize: size, sink: nil, progress: progress)
+            guard (200..<300).contains(result.status) else { throw GatewayError(httpStatus: result.status, body: result.body) }
+            return
+        }
         var request = URLRequest(url: target)
         request.httpMethod = "PUT"
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
@@ -155,10 +160,15 @@ extension GatewayClient {
             throw ClientError("cannot create \(temporaryPath): \(String(cString: strerror(errno)))")
         }
         defer { try? handle.close() }
-        var request = URLRequest(url: target)
-        request.httpMethod = "GET"
-        request.timeoutInterval = max(options.timeout, 600)
-        let result = try run(request, uploadFrom: nil, sink: handle, expectedUpload: 0, progress: progress)
+        let result: TransferDelegateResult
+        if let direct = PlainHTTPTransfer(target, timeout: max(options.timeout, 600)) {
+            result = try direct.run(method: "GET", headers: [], uploadFrom: nil, uploadSize: 0, sink: handle.fileDescriptor, progress: progress)
+        } else {
+            var request = URLRequest(url: target)
+            request.httpMethod = "GET"
+            request.timeoutInterval = max(options.timeout, 600)
+            result = try run(request, uploadFrom: nil, sink: handle, expectedUpload: 0, progress: progress)
+        }
         guard (200..<300).contains(result.status) else { throw GatewayError(httpStatus: result.status, body: result.body) }
         try handle.synchronize()
         return result.received
@@ -203,5 +213,160 @@ enum StreamCopy {
                 }
             }
         }
+    }
+}
+
+/// Signed-URL PUT and GET over a plain socket, for `http://` URLs (the local gateway) when no proxy is
+/// configured. swift-corelibs-foundation's URLSession hands every 16-48 KiB piece to the delegate queue with no
+/// backpressure (a 1 GB download peaked at ~150 MiB RSS) and re-reads a file body's attributes for every
+/// piece it sends; here the file goes out with sendfile(2) and comes in with 1 MiB reads. HTTP/1.0 requests,
+/// so the answer is never chunked: it ends at its Content-Length or when the server closes. `https://`
+/// (Fireworks' storage) keeps URLSession.
+struct PlainHTTPTransfer {
+    let host: String
+    let port: Int
+    let target: String
+    let timeout: Double
+
+    init?(_ url: URL, timeout: Double) {
+        let env = ProcessInfo.processInfo.environment
+        let proxied = ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"].contains { !(env[$0] ?? "").isEmpty }
+        guard url.scheme?.lowercased() == "http", !proxied, let host = url.host, !host.isEmpty, url.user == nil,
+              let components = URLComponents(url: url, resolvingAgainstBaseURL: false) else { return nil }
+        self.host = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+        port = url.port ?? 80
+        let path = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
+        target = path + (components.percentEncodedQuery.map { "?" + $0 } ?? "")
+        self.timeout = timeout
+    }
+
+    private func fail(_ what: String, _ code: Int32 = errno) -> Error {
+        TransportError(url: "http://\(host):\(port)\(target.prefix(40))", reason: "\(what): \(String(cString: strerror(code)))")
+    }
+
+    private func connectSocket() throws -> Int32 {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        let rc = getaddrinfo(host, String(port), &hints, &list)
+        guard rc == 0, let first = list else {
+            throw TransportError(url: "http://\(host):\(port)", reason: "cannot resolve \(host): \(String(cString: gai_strerror(rc)))")
+        }
+        defer { freeaddrinfo(list) }
+        var lastError: Int32 = ECONNREFUSED
+        var entry: UnsafeMutablePointer<addrinfo>? = first
+        while let a = entry {
+            entry = a.pointee.ai_next
+            let fd = socket(a.pointee.ai_family, a.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), a.pointee.ai_protocol)
+            if fd < 0 { lastError = errno; continue }
+            var tv = timeval(tv_sec: Int(timeout), tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            if connect(fd, a.pointee.ai_addr, a.pointee.ai_addrlen) == 0 { return fd }
+            lastError = errno
+            close(fd)
+        }
+        throw fail("cannot connect", lastError)
+    }
+
+    private func sendAll(_ fd: Int32, _ bytes: [UInt8]) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + done, bytes.count - done, Int32(MSG_NOSIGNAL)) }
+            if n < 0 { if errno == EINTR { continue }; throw fail("cannot send the request") }
+            done += n
+        }
+    }
+
+    /// Sends the request (with the file as the body when `uploadFrom` is set) and reads the answer: a 2xx
+    /// body goes to `sink` when given, any other body (up to 1 MiB) is returned for decoding.
+    func run(method: String, headers: [(String, String)], uploadFrom path: String?, uploadSize: Int64, sink: Int32?,
+             progress: TransferProgress) throws -> GatewayClient.TransferDelegateResult {
+        let fd = try connectSocket()
+        defer { close(fd) }
+        var head = "\(method) \(target) HTTP/1.0\r\nHost: \(host.contains(":") ? "[\(host)]" : host):\(port)\r\n"
+        head += "User-Agent: batchctl\r\nAccept-Encoding: identity\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        if path != nil { head += "Content-Length: \(uploadSize)\r\n" }
+        try sendAll(fd, Array((head + "\r\n").utf8))
+        if let path {
+            let file = open(path, O_RDONLY | O_CLOEXEC)
+            guard file >= 0 else { throw ClientError("cannot read \(path): \(String(cString: strerror(errno)))") }
+            defer { close(file) }
+            var offset: off_t = 0
+            while Int64(offset) < uploadSize {
+                let n = sendfile(fd, file, &offset, Int(min(Int64(8 << 20), uploadSize - Int64(offset))))
+                if n < 0 { if errno == EINTR { continue }; throw fail("cannot send the file") }
+                if n == 0 { throw ClientError("\(path) shrank while it was being uploaded") }
+                progress(Int64(offset), uploadSize)
+            }
+        }
+        // The answer: status line and headers, then the body.
+        let capacity = 1 << 20
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        defer { buffer.deallocate() }
+        func receive(_ at: Int) throws -> Int {
+            while true {
+                let n = recv(fd, buffer + at, capacity - at, 0)
+                if n >= 0 { return n }
+                if errno == EINTR { continue }
+                throw fail(errno == EAGAIN || errno == EWOULDBLOCK ? "timed out" : "cannot read the answer")
+            }
+        }
+        var filled = 0
+        var headEnd = -1
+        while headEnd < 0 {
+            let n = try receive(filled)
+            if n == 0 { throw fail("the server closed the connection before answering", ECONNRESET) }
+            let from = max(0, filled - 3)
+            filled += n
+            let bytes = buffer.assumingMemoryBound(to: UInt8.self)
+            var i = from
+            while i + 3 < filled {
+                if bytes[i] == 13, bytes[i + 1] == 10, bytes[i + 2] == 13, bytes[i + 3] == 10 { headEnd = i + 4; break }
+                i += 1
+            }
+            if headEnd < 0, filled > 64 * 1024 { throw fail("answer header too large", EMSGSIZE) }
+        }
+        let headText = String(decoding: UnsafeRawBufferPointer(start: buffer, count: headEnd), as: UTF8.self)
+        var lines = headText.components(separatedBy: "\r\n")
+        let statusParts = lines.removeFirst().split(separator: " ")
+        guard statusParts.count >= 2, statusParts[0].hasPrefix("HTTP/1."), let status = Int(statusParts[1]) else {
+            throw fail("malformed answer", EPROTO)
+        }
+        var headersOut: [String: String] = [:]
+        for line in lines where !line.isEmpty {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headersOut[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        let length = headersOut["content-length"].flatMap { Int64($0) }
+        let toFile = sink != nil && (200..<300).contains(status)
+        var received: Int64 = 0
+        var body: [UInt8] = []
+        func consume(_ start: Int, _ count: Int) throws {
+            guard count > 0 else { return }
+            if toFile, let sink {
+                var done = 0
+                while done < count {
+                    let n = write(sink, buffer + start + done, count - done)
+                    if n < 0 { if errno == EINTR { continue }; throw ClientError("cannot write the download: \(String(cString: strerror(errno)))") }
+                    done += n
+                }
+                received += Int64(count)
+                progress(received, length ?? -1)
+            } else if body.count < 1 << 20 {
+                body += UnsafeRawBufferPointer(start: buffer + start, count: count)
+            }
+        }
+        try consume(headEnd, filled - headEnd)
+        var total = Int64(filled - headEnd)
+        while length.map({ total < $0 }) ?? true {
+            let n = try receive(0)
+            if n == 0 { break }
+            total += Int64(n)
+            try consume(0, n)
+        }
+        if let length, total < length { throw fail("the connection closed after \(total) of \(length) bytes", ECONNRESET) }
+        return GatewayClient.TransferDelegateResult(status: status, headers: headersOut, body: body, received: received)
     }
 }
