@@ -222,6 +222,13 @@ enum StreamCopy {
 /// piece it sends; here the file goes out with sendfile(2) and comes in with 1 MiB reads. HTTP/1.0 requests,
 /// so the answer is never chunked: it ends at its Content-Length or when the server closes. `https://`
 /// (Fireworks' storage) keeps URLSession.
+/// `sync_file_range(2)`: asks the kernel to start writing a range back without waiting for it. It is a GNU
+/// extension that Swift's Glibc module does not export, so it is looked up by name.
+private let startWriteback: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32)? = {
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sync_file_range") else { return nil }
+    return unsafeBitCast(symbol, to: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32).self)
+}()
+
 struct PlainHTTPTransfer {
     let host: String
     let port: Int
@@ -342,6 +349,7 @@ struct PlainHTTPTransfer {
         let length = headersOut["content-length"].flatMap { Int64($0) }
         let toFile = sink != nil && (200..<300).contains(status)
         var received: Int64 = 0
+        var flushedTo: Int64 = 0
         var body: [UInt8] = []
         func consume(_ start: Int, _ count: Int) throws {
             guard count > 0 else { return }
@@ -353,6 +361,11 @@ struct PlainHTTPTransfer {
                     done += n
                 }
                 received += Int64(count)
+                // Start writeback every 16 MiB so the fsync before the final rename has little left to do.
+                if received - flushedTo >= 16 << 20 {
+                    _ = startWriteback?(sink, flushedTo, received - flushedTo, 2 /* SYNC_FILE_RANGE_WRITE */)
+                    flushedTo = received
+                }
                 progress(received, length ?? -1)
             } else if body.count < 1 << 20 {
                 body += UnsafeRawBufferPointer(start: buffer + start, count: count)
