@@ -51,29 +51,7 @@ enum BashCompletion {
         s += "        *) flags='\(M.visibleFlags(for: nil).flatMap(M.spellings).joined(separator: " "))' ;;\n"
         s += "    esac\n}\n\n"
 
-        s += "# Sets kind to what the value of flag $2 in command $1 completes to. A command's own flags come first:\n"
-        s += "# they shadow the global flag of the same name.\n"
-        s += "_batchctl_flag_value() {\n    case \"$1 $2\" in\n"
-        for c in M.visibleCommands {
-            for f in M.ownValueFlags(c) {
-                s += "        \(label(M.spellings(f).map { "\(c.id) \($0)" }))) kind=\(kind(M.value(of: f))) ;;\n"
-            }
-        }
-        for f in CommandTable.globalFlags where f.takesValue && !f.hidden {
-            s += "        " + M.spellings(f).map { "*' \($0)'" }.joined(separator: "|") + ") kind=\(kind(M.value(of: f))) ;;\n"
-        }
-        s += "        *) kind= ;;\n    esac\n}\n\n"
-
-        s += "# Sets kind to what positional argument $2 (from 0) of command $1 completes to.\n"
-        s += "_batchctl_arg_value() {\n    case \"$1 $2\" in\n"
-        for c in M.visibleCommands {
-            for (i, p) in c.positionals.enumerated() where M.value(of: p, in: c) != .nothing {
-                // help's COMMAND is two words, a noun and its verb.
-                let indexes = M.value(of: p, in: c) == .commandPath ? [i, i + 1] : [i]
-                s += "        \(label(indexes.map { "\(c.id) \($0)" }))) kind=\(kind(M.value(of: p, in: c))) ;;\n"
-            }
-        }
-        s += "        *) kind= ;;\n    esac\n}\n\n"
+        s += valueKindFunctions()
 
         s += """
         # Records a flag the line already has; keeps the ones that choose the gateway for `__complete`.
@@ -209,6 +187,36 @@ enum BashCompletion {
     }
 
     /// `'a'|'b c'`: a case label matching any of `words` literally.
+    /// `_batchctl_flag_value` and `_batchctl_arg_value`: plain case statements that bash and zsh both run.
+    static func valueKindFunctions() -> String {
+        typealias M = CompletionModel
+        var s = ""
+        s += "# Sets kind to what the value of flag $2 in command $1 completes to. A command's own flags come first:\n"
+        s += "# they shadow the global flag of the same name.\n"
+        s += "_batchctl_flag_value() {\n    case \"$1 $2\" in\n"
+        for c in M.visibleCommands {
+            for f in M.ownValueFlags(c) {
+                s += "        \(label(M.spellings(f).map { "\(c.id) \($0)" }))) kind=\(kind(M.value(of: f))) ;;\n"
+            }
+        }
+        for f in CommandTable.globalFlags where f.takesValue && !f.hidden {
+            s += "        " + M.spellings(f).map { "*' \($0)'" }.joined(separator: "|") + ") kind=\(kind(M.value(of: f))) ;;\n"
+        }
+        s += "        *) kind= ;;\n    esac\n}\n\n"
+
+        s += "# Sets kind to what positional argument $2 (from 0) of command $1 completes to.\n"
+        s += "_batchctl_arg_value() {\n    case \"$1 $2\" in\n"
+        for c in M.visibleCommands {
+            for (i, p) in c.positionals.enumerated() where M.value(of: p, in: c) != .nothing {
+                // help's COMMAND is two words, a noun and its verb.
+                let indexes = M.value(of: p, in: c) == .commandPath ? [i, i + 1] : [i]
+                s += "        \(label(indexes.map { "\(c.id) \($0)" }))) kind=\(kind(M.value(of: p, in: c))) ;;\n"
+            }
+        }
+        s += "        *) kind= ;;\n    esac\n}\n\n"
+        return s
+    }
+
     static func label(_ words: [String]) -> String {
         words.map { "'\($0)'" }.joined(separator: "|")
     }

@@ -45,29 +45,7 @@ enum ZshCompletion {
         s += "        *) flags=(\(flagItems(M.visibleFlags(for: nil)))) ;;\n"
         s += "    esac\n}\n\n"
 
-        s += "# Sets kind to what the value of flag $2 in command $1 completes to; a command's own flags come first,\n"
-        s += "# as they shadow the global flag of the same name.\n"
-        s += "_batchctl_flag_value() {\n    case \"$1 $2\" in\n"
-        for c in M.visibleCommands {
-            for f in M.ownValueFlags(c) {
-                s += "        \(label(M.spellings(f).map { "\(c.id) \($0)" }))) kind=\(BashCompletion.kind(M.value(of: f))) ;;\n"
-            }
-        }
-        for f in CommandTable.globalFlags where f.takesValue && !f.hidden {
-            s += "        " + M.spellings(f).map { "*' \($0)'" }.joined(separator: "|") + ") kind=\(BashCompletion.kind(M.value(of: f))) ;;\n"
-        }
-        s += "        *) kind= ;;\n    esac\n}\n\n"
-
-        s += "# Sets kind to what positional argument $2 (from 0) of command $1 completes to.\n"
-        s += "_batchctl_arg_value() {\n    case \"$1 $2\" in\n"
-        for c in M.visibleCommands {
-            for (i, p) in c.positionals.enumerated() where M.value(of: p, in: c) != .nothing {
-                // help's COMMAND is two words, a noun and its verb.
-                let indexes = M.value(of: p, in: c) == .commandPath ? [i, i + 1] : [i]
-                s += "        \(label(indexes.map { "\(c.id) \($0)" }))) kind=\(BashCompletion.kind(M.value(of: p, in: c))) ;;\n"
-            }
-        }
-        s += "        *) kind= ;;\n    esac\n}\n\n"
+        s += BashCompletion.valueKindFunctions()
 
         s += """
         # Records a flag the line already has; keeps the ones that choose the gateway for `__complete`.
