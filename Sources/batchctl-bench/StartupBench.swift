@@ -2,19 +2,25 @@
 // by side with `curl` (a native C CLI) doing the same, median per launch.
 import Foundation
 
-/// Runs `program args` `runs` times and returns the median wall time in milliseconds.
+/// Runs `program args` `runs` times and returns the median wall time in milliseconds. posix_spawn and waitpid
+/// directly: Foundation's Process polls for the child's exit and adds tens of milliseconds.
 func medianLaunchMilliseconds(_ program: String, _ args: [String], runs: Int, environment: [String: String]? = nil) -> Double {
     var times: [Double] = []
+    let argv = ([program] + args).map { strdup($0) } + [nil]
+    let envStrings = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
+    let envp = envStrings.map { strdup($0) } + [nil]
+    defer { for p in argv + envp { free(p) } }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
     for _ in 0..<runs {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: program)
-        p.arguments = args
-        if let environment { p.environment = environment }
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
+        var pid: pid_t = 0
         let start = DispatchTime.now().uptimeNanoseconds
-        guard (try? p.run()) != nil else { return .nan }
-        p.waitUntilExit()
+        guard posix_spawn(&pid, program, &actions, nil, argv, envp) == 0 else { return .nan }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
         times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
     }
     times.sort()
@@ -32,11 +38,7 @@ func findTool(_ name: String) -> String? {
 func runStartupBench(arguments: [String]) throws {
     var runs = 50
     if let i = arguments.firstIndex(of: "--runs"), i + 1 < arguments.count, let n = Int(arguments[i + 1]) { runs = n }
-    let me = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
-    let batchctl = me.deletingLastPathComponent().appendingPathComponent("batchctl").path
-    guard FileManager.default.isExecutableFile(atPath: batchctl) else {
-        throw NSError(domain: "bench", code: 1, userInfo: [NSLocalizedDescriptionKey: "build batchctl first: swift build -c release --product batchctl"])
-    }
+    let batchctl = try benchBatchctlPath()
     let curl = findTool("curl")
     print("startup: median of \(runs) launches")
     let trueTime = medianLaunchMilliseconds("/bin/true", [], runs: runs)
@@ -50,23 +52,11 @@ func runStartupBench(arguments: [String]) throws {
 
     // A local gateway with one job, in a temporary data dir.
     let dataDir = NSTemporaryDirectory() + "batchctl-bench-startup-\(getpid())"
-    let server = Process()
-    server.executableURL = URL(fileURLWithPath: batchctl)
-    server.arguments = ["server", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--quiet"]
-    let log = Pipe()
-    server.standardError = log
-    try server.run()
-    defer { server.terminate(); server.waitUntilExit(); try? FileManager.default.removeItem(atPath: dataDir) }
-    var url = ""
-    var buffer = Data()
-    while url.isEmpty {
-        let chunk = log.fileHandleForReading.availableData
-        if chunk.isEmpty { throw NSError(domain: "bench", code: 2, userInfo: [NSLocalizedDescriptionKey: "server did not start"]) }
-        buffer += chunk
-        if let text = String(data: buffer, encoding: .utf8), let r = text.range(of: "listening on ") {
-            url = String(text[r.upperBound...].prefix { !$0.isWhitespace })
-        }
-    }
+    try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dataDir) }
+    let gateway = try BenchGateway(batchctl: batchctl, dataDir: dataDir + "/data")
+    defer { gateway.stop() }
+    let url = gateway.url
     let input = dataDir + "/input.jsonl"
     try #"{"custom_id": "a", "body": {"messages": [{"role": "user", "content": "hi"}]}}"#.appending("\n").write(toFile: input, atomically: true, encoding: .utf8)
     let env = ["HOME": dataDir, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
