@@ -114,9 +114,11 @@ public enum Interrupt {
             lock.lock()
             let m = message ?? "interrupted"
             lock.unlock()
-            fputs("\r\u{1B}[K", stderr)
+            if isatty(2) == 1 { fputs("\r\u{1B}[K", stderr) }
             fputs("batchctl: \(m)\n", stderr)
-            exit(130)
+            // _exit, not exit: atexit handlers would run while the main thread is still mid-request, and its
+            // failure could race us to exit with another status.
+            _exit(130)
         }
         s.resume()
         source = s
