@@ -114,6 +114,7 @@ final class JobCommandTests: XCTestCase {
         let first = try json(server.cli(["bij", "get", "first", "-o", "json"]).out)
         let done = (first["jobProgress"] as? [String: Any])?["successfullyProcessedRequests"] as? Int ?? -1
         XCTAssertLessThan(done, 40_000)
+        print("continuation test: the first job finished \(done) of 40,000 rows before it expired")
 
         r = server.cli(["bij", "create", "--continue-from", "first", "--job-id", "second", "--wait", "-o", "json", "-q"])
         XCTAssertEqual(r.status, 0, r.err)
