@@ -118,6 +118,16 @@ final class DatasetCommandTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: "\(dir)/dataset/big-ds/input.jsonl", encoding: .utf8), Self.rows)
     }
 
+    func testCreateFromStandardInput() throws {
+        let server = try LocalServer()
+        let r = server.cli(["dataset", "create", "piped", "-", "-o", "json"], stdin: Self.rows)
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains(#""exampleCount": "7""#), r.out)
+        let dir = Harness.temporaryDirectory("dl")
+        XCTAssertEqual(server.cli(["dataset", "download", "piped", "--output-dir", dir]).status, 0)
+        XCTAssertEqual(try String(contentsOfFile: "\(dir)/dataset/piped/input.jsonl", encoding: .utf8), Self.rows)
+    }
+
     func testValidateCommandExitStatuses() throws {
         let good = writeInput()
         var r = Harness.run(["dataset", "validate", good])
