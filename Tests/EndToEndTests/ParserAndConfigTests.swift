@@ -103,6 +103,12 @@ final class ParserAndConfigTests: XCTestCase {
         XCTAssertTrue(r.err.contains(".fireworks/auth.ini:1:"), "a malformed file names file and line: \(r.err)")
     }
 
+    func testCancelAgainstFireworksSaysItIsNotSupported() {
+        let r = Harness.run(["bij", "cancel", "my-job", "-a", "acct", "--api-key", "k"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.err.contains("Fireworks has no cancel") && r.err.contains("bij delete my-job"), r.err)
+    }
+
     func testAccountDiscoveredThroughVerifyApiKey() throws {
         let server = try LocalServer(["--account-id", "team-7"])
         let r = Harness.run(["--server", server.url, "--api-key", "k", "dataset", "list", "-o", "name"])

@@ -116,11 +116,13 @@ enum JobCommands {
 
     static func cancel(_ c: Context) throws {
         let name = try c.resourceName(c.invocation.positional(0)!, .batchInferenceJob, what: "job")
+        let unsupported = CLIError.failure("Fireworks has no cancel for batch inference jobs; use 'batchctl bij delete \(name.id)' to stop and remove the job (the local gateway supports cancel)")
+        if URL(string: try c.settings().baseURL)?.host == "api.fireworks.ai" { throw unsupported }
         do {
             guard let j = try c.client().send(Endpoints.cancelJob(name)) else { return }
             c.render([j], kind: .batchInferenceJob, isList: false)
-        } catch let e as GatewayError where e.code == .unimplemented || e.httpStatus == 501 || (e.httpStatus == 404 && e.message.lowercased().contains("not found") == false) {
-            throw CLIError.failure("this gateway has no cancel for batch inference jobs (Fireworks does not offer one); use 'batchctl bij delete \(name.id)' to stop and remove the job")
+        } catch let e as GatewayError where e.code == .unimplemented || e.httpStatus == 501 || e.httpStatus == 405 {
+            throw unsupported
         }
     }
 
