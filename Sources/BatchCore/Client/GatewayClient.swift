@@ -172,7 +172,7 @@ public final class GatewayClient {
             return "ACCOUNT_ID"
         }
         guard options.apiKey != nil else {
-            throw ClientError("no account id: set --account-id, FIREWORKS_ACCOUNT_ID or account_id in ~/.fireworks/auth.ini (or an API key to look it up)")
+            throw ClientError("no account id: set --account-id, FIREWORKS_ACCOUNT_ID or account_id in ~/.fireworks/auth.ini (or an API key to look it up); for the local gateway use --local")
         }
         guard let response = try sendRaw(Endpoints.verifyAPIKey()) else { return "ACCOUNT_ID" }
         guard let account = response.headers["x-fireworks-account-id"], !account.isEmpty else {
