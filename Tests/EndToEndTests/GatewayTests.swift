@@ -148,10 +148,16 @@ final class GatewayTests: XCTestCase {
         let endpoint = try object(try curl(["-H", "Authorization: Bearer right-key", "\(base)/datasets/ds:getDownloadEndpoint"]).out)
         let url = try XCTUnwrap((endpoint["filenameToSignedUrls"] as? [String: String])?["dataset/ds/a.jsonl"])
         XCTAssertEqual(try curl(["-o", "/dev/null", "-w", "%{http_code}", url]).out, "200", "a signed URL needs no key")
-        var forged = url
-        let last = forged.removeLast()
-        forged.append(last == "A" ? "B" : "A")
-        XCTAssertEqual(try curl(["-o", "/dev/null", "-w", "%{http_code}", forged]).out, "403", "a changed signature is refused")
+        // Change one character in the middle of the signature (the part after the last '.').
+        var forged = Array(url)
+        let middle = forged.count - 20
+        forged[middle] = forged[middle] == "A" ? "B" : "A"
+        let forgedURL = String(forged)
+        XCTAssertEqual(try curl(["-o", "/dev/null", "-w", "%{http_code}", forgedURL]).out, "403", "a changed signature is refused")
+        var padded = url
+        let last = padded.removeLast()
+        padded.append(last == "A" ? "B" : (last == "Q" ? "R" : "A"))
+        XCTAssertEqual(try curl(["-o", "/dev/null", "-w", "%{http_code}", padded]).out, "403", "a non-canonical spelling is refused")
         XCTAssertEqual(try curl(["-X", "PUT", "-H", "Content-Type: application/octet-stream", "-d", "x", "-o", "/dev/null", "-w", "%{http_code}",
                                        url.replacingOccurrences(of: "/signed/download/", with: "/signed/upload/")]).out,
                        "403", "a download token cannot upload")

@@ -101,6 +101,9 @@ enum Base64URL {
             }
         }
         if values.count % 4 == 1 { return nil }
+        // Canonical only: the bits a short last group leaves over must be zero, so each token has one spelling.
+        if values.count % 4 == 2, values[values.count - 1] & 0x0F != 0 { return nil }
+        if values.count % 4 == 3, values[values.count - 1] & 0x03 != 0 { return nil }
         var out: [UInt8] = []
         var i = 0
         while i < values.count {
