@@ -15,9 +15,11 @@ let package = Package(
     dependencies: [],
     targets: [
         .target(name: "BatchJSONL", path: "Sources/BatchCore/JSONL"),
+        // HTTPS through libcurl loaded on first use (dlopen), so no TLS stack is linked into the binary.
+        .target(name: "CCurl", path: "Sources/BatchCore/Curl", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "BatchAPI", dependencies: ["BatchJSONL"], path: "Sources/BatchCore/API"),
-        .target(name: "BatchClient", dependencies: ["BatchAPI", "BatchJSONL"], path: "Sources/BatchCore/Client"),
-        .target(name: "BatchEngine", dependencies: ["BatchAPI", "BatchJSONL"], path: "Sources/BatchCore/Engine"),
+        .target(name: "BatchClient", dependencies: ["BatchAPI", "BatchJSONL", "CCurl"], path: "Sources/BatchCore/Client"),
+        .target(name: "BatchEngine", dependencies: ["BatchAPI", "BatchJSONL", "CCurl"], path: "Sources/BatchCore/Engine"),
         .target(name: "BatchServer", dependencies: ["BatchAPI", "BatchJSONL", "BatchEngine"], path: "Sources/BatchCore/Server"),
         .target(name: "BatchCLI", dependencies: ["BatchAPI", "BatchJSONL", "BatchClient", "BatchServer", "BatchEngine"],
                 path: "Sources/BatchCore/CLI"),
@@ -30,7 +32,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["BatchEngine", "BatchAPI"]),
         .testTarget(name: "ServerTests", dependencies: ["BatchServer", "BatchAPI"]),
         .testTarget(name: "CLITests", dependencies: ["BatchCLI", "BatchAPI"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["BatchAPI", "BatchJSONL", "batchctl"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["BatchAPI", "BatchJSONL", "BatchClient", "batchctl"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -149,12 +149,12 @@ final class HTTPBackendTests: XCTestCase {
         XCTAssertEqual(try faultServerStats(server)["ok-1"]?.count, 3, "each request reached the server exactly once")
     }
 
-    /// `https://` goes through URLSession; forced onto plain HTTP here, the same faults must give the same files.
-    func testURLSessionTransportRetriesAndReportsLikeTheSocketClient() throws {
+    /// `https://` goes through libcurl; forced onto plain HTTP here, the same faults must give the same files.
+    func testLibcurlTransportRetriesAndReportsLikeTheSocketClient() throws {
         let server = try startFaultServer(in: directory)
         defer { server.stop() }
         let backend = try OpenAICompatibleBackend(baseURL: server.baseURL, apiKey: "sk-session", requestTimeout: 2, maxConnections: 4,
-                                                  forceURLSession: true)
+                                                  forceLibcurl: true)
         let kinds = ["ok", "flaky", "bad", "chunked", "whoami"]
         let rows = chatRows(kinds.count) { i in "\(kinds[i - 1])-\(i)" }
         let (outcome, counters) = try run(rows, backend: backend)

@@ -1,11 +1,8 @@
-// GatewayClient: sends GatewayRequests over URLSession with bearer auth, retries with backoff, both error
+// GatewayClient: sends GatewayRequests (over HTTPTransport) with bearer auth, retries with backoff, both error
 // shapes decoded, and --dry-run printing instead of sending.
 import BatchAPI
 import BatchJSONL
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 public struct ClientOptions {
     public var baseURL: String
@@ -36,15 +33,9 @@ public struct GatewayResponse {
 
 public final class GatewayClient {
     public let options: ClientOptions
-    let session: URLSession
 
     public init(options: ClientOptions) {
         self.options = options
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = options.timeout
-        configuration.httpMaximumConnectionsPerHost = 8
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        session = URLSession(configuration: configuration)
     }
 
     /// `fw_****1234`: enough to tell keys apart, never enough to use one.
@@ -76,14 +67,10 @@ public final class GatewayClient {
             printDryRun(method: request.method.rawValue, url: url, headers: headers, body: request.body?.prettyText)
             return nil
         }
-        guard let target = URL(string: url) else { throw ClientError("invalid URL \(url)") }
-        var urlRequest = URLRequest(url: target)
-        urlRequest.httpMethod = request.method.rawValue
-        urlRequest.timeoutInterval = options.timeout
-        for (name, value) in headers { urlRequest.setValue(value, forHTTPHeaderField: name) }
-        if let key = options.apiKey { urlRequest.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
-        if let body = request.body { urlRequest.httpBody = Data(body.serialized()) }
-        let response = try perform(urlRequest, idempotent: request.isIdempotent, label: "\(request.method.rawValue) \(request.path)")
+        var exchange = HTTPExchange(method: request.method.rawValue, url: url, headers: headers, stall: options.timeout)
+        if let key = options.apiKey { exchange.headers.append(("Authorization", "Bearer \(key)")) }
+        if let body = request.body { exchange.body = body.serialized() }
+        let response = try perform(exchange, idempotent: request.isIdempotent, label: "\(request.method.rawValue) \(request.path)")
         guard (200..<300).contains(response.status) else {
             throw GatewayError(httpStatus: response.status, body: response.body)
         }
@@ -100,19 +87,19 @@ public final class GatewayClient {
 
     /// One exchange with retries: network errors (idempotent requests only), 429 (honouring Retry-After)
     /// and 503 are retried with exponential backoff and jitter, at most `maxAttempts` times in all.
-    func perform(_ request: URLRequest, idempotent: Bool, label: String) throws -> GatewayResponse {
+    func perform(_ exchange: HTTPExchange, idempotent: Bool, label: String) throws -> GatewayResponse {
         var attempt = 1
         while true {
-            let result = exchange(request)
             var retryAfter: Double?
             var reason: String
-            switch result {
-            case let .success(response):
+            do {
+                let answer = try HTTPTransport.perform(exchange)
+                let response = GatewayResponse(status: answer.status, headers: answer.headers, body: answer.body)
                 guard response.status == 429 || response.status == 503 else { return response }
                 retryAfter = response.headers["retry-after"].flatMap(Double.init)
                 reason = "HTTP \(response.status)"
                 if attempt >= options.maxAttempts { return response }
-            case let .failure(error):
+            } catch let error as TransportError {
                 reason = error.reason
                 if !idempotent || attempt >= options.maxAttempts { throw error }
             }
@@ -122,42 +109,6 @@ public final class GatewayClient {
             Thread.sleep(forTimeInterval: delay)
             attempt += 1
         }
-    }
-
-    func exchange(_ request: URLRequest) -> Result<GatewayResponse, TransportError> {
-        let done = DispatchSemaphore(value: 0)
-        let result = Box<Result<GatewayResponse, TransportError>>(.failure(TransportError(url: "", reason: "no answer")))
-        let url = request.url?.absoluteString ?? ""
-        let task = session.dataTask(with: request) { data, response, error in
-            if let error {
-                result.value = .failure(TransportError(url: url, reason: GatewayClient.describe(error)))
-            } else if let http = response as? HTTPURLResponse {
-                var headers: [String: String] = [:]
-                for (k, v) in http.allHeaderFields { headers[String(describing: k).lowercased()] = String(describing: v) }
-                result.value = .success(GatewayResponse(status: http.statusCode, headers: headers, body: [UInt8](data ?? Data())))
-            } else {
-                result.value = .failure(TransportError(url: url, reason: "not an HTTP answer"))
-            }
-            done.signal()
-        }
-        task.resume()
-        done.wait()
-        return result.value
-    }
-
-    static func describe(_ error: Error) -> String {
-        let ns = error as NSError
-        if ns.domain == NSURLErrorDomain {
-            switch ns.code {
-            case NSURLErrorTimedOut: return "the request timed out"
-            case NSURLErrorCannotConnectToHost: return "connection refused"
-            case NSURLErrorCannotFindHost: return "host not found"
-            case NSURLErrorNetworkConnectionLost: return "the connection was lost"
-            case NSURLErrorNotConnectedToInternet: return "not connected to the network"
-            default: break
-            }
-        }
-        return ns.localizedDescription
     }
 
     // MARK: account
@@ -181,10 +132,4 @@ public final class GatewayClient {
         cachedAccount = account
         return account
     }
-}
-
-/// A mutable cell shared with a completion handler that is waited for before it is read.
-final class Box<T>: @unchecked Sendable {
-    var value: T
-    init(_ value: T) { self.value = value }
 }

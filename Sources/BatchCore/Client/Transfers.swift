@@ -3,9 +3,6 @@
 import BatchAPI
 import BatchJSONL
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Temporary files to remove if the process is interrupted (Ctrl-C) before they are renamed into place.
 public final class TemporaryFiles: @unchecked Sendable {
@@ -25,76 +22,7 @@ public final class TemporaryFiles: @unchecked Sendable {
 /// Bytes moved so far and the total when known.
 public typealias TransferProgress = (_ done: Int64, _ total: Int64) -> Void
 
-private final class TransferDelegate: NSObject, URLSessionDataDelegate, @unchecked Sendable {
-    let progress: TransferProgress
-    let expectedUpload: Int64
-    var sink: FileHandle?
-    var status = 0
-    var headers: [String: String] = [:]
-    var received: Int64 = 0
-    var expectedDownload: Int64 = -1
-    var body = Data()
-    var error: Error?
-    var writeError: Error?
-    let done = DispatchSemaphore(value: 0)
-
-    init(progress: @escaping TransferProgress, expectedUpload: Int64, sink: FileHandle?) {
-        self.progress = progress
-        self.expectedUpload = expectedUpload
-        self.sink = sink
-    }
-
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-                    completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
-        if let http = response as? HTTPURLResponse {
-            status = http.statusCode
-            for (k, v) in http.allHeaderFields { headers[String(describing: k).lowercased()] = String(describing: v) }
-            expectedDownload = http.expectedContentLength
-        }
-        completionHandler(.allow)
-    }
-
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
-        // Only a successful answer goes to the file; an error body is kept to be decoded.
-        if let sink, (200..<300).contains(status) {
-            do { try sink.write(contentsOf: data) } catch { writeError = error; dataTask.cancel(); return }
-            received += Int64(data.count)
-            progress(received, expectedDownload)
-        } else if body.count < 1 << 20 {
-            body.append(data)
-        }
-    }
-
-    func urlSession(_ session: URLSession, task: URLSessionTask, didSendBodyData bytesSent: Int64, totalBytesSent: Int64,
-                    totalBytesExpectedToSend: Int64) {
-        progress(totalBytesSent, expectedUpload)
-    }
-
-    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
-        self.error = error
-        done.signal()
-    }
-}
-
 extension GatewayClient {
-    private func run(_ request: URLRequest, uploadFrom file: URL?, sink: FileHandle?, expectedUpload: Int64,
-                     progress: @escaping TransferProgress) throws -> TransferDelegateResult {
-        let delegate = TransferDelegate(progress: progress, expectedUpload: expectedUpload, sink: sink)
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = options.timeout
-        let transferSession = URLSession(configuration: configuration, delegate: delegate, delegateQueue: nil)
-        defer { transferSession.finishTasksAndInvalidate() }
-        let task = file.map { transferSession.uploadTask(with: request, fromFile: $0) } ?? transferSession.dataTask(with: request)
-        task.resume()
-        delegate.done.wait()
-        if let e = delegate.writeError { throw ClientError("cannot write the download: \(e.localizedDescription)") }
-        if let e = delegate.error { throw TransportError(url: request.url?.absoluteString ?? "", reason: GatewayClient.describe(e)) }
-        return TransferDelegateResult(status: delegate.status, headers: delegate.headers, body: [UInt8](delegate.body),
-                                      received: delegate.received)
-    }
-
-    struct TransferDelegateResult { var status: Int; var headers: [String: String]; var body: [UInt8]; var received: Int64 }
-
     /// `POST <dataset>:upload` as multipart/form-data with the file in field `file`. The multipart body is
     /// assembled in a temporary file by streaming copies, so memory stays flat whatever the size.
     public func uploadMultipart(dataset: ResourceName, filePath: String, fileName: String,
@@ -116,13 +44,10 @@ extension GatewayClient {
         try StreamCopy.write(parts: [.bytes(Array(head.utf8)), .file(filePath), .bytes(Array(tail.utf8))], to: bodyPath)
         let total = try fileSize(bodyPath)
 
-        var request = URLRequest(url: URL(string: url)!)
-        request.httpMethod = "POST"
-        request.setValue("multipart/form-data; boundary=\(boundary)", forHTTPHeaderField: "Content-Type")
-        request.setValue(String(total), forHTTPHeaderField: "Content-Length")
-        if let key = options.apiKey { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
-        request.timeoutInterval = max(options.timeout, 600)
-        let result = try run(request, uploadFrom: URL(fileURLWithPath: bodyPath), sink: nil, expectedUpload: total, progress: progress)
+        var headers = [("Content-Type", "multipart/form-data; boundary=\(boundary)")]
+        if let key = options.apiKey { headers.append(("Authorization", "Bearer \(key)")) }
+        let result = try HTTPTransport.perform(HTTPExchange(method: "POST", url: url, headers: headers, uploadPath: bodyPath,
+                                                            uploadSize: total, stall: max(options.timeout, 60), progress: progress))
         guard (200..<300).contains(result.status) else { throw GatewayError(httpStatus: result.status, body: result.body) }
         return try? JSONValue(parsing: result.body)
     }
@@ -136,39 +61,21 @@ extension GatewayClient {
             printDryRun(method: "PUT", url: url, headers: headers, body: "<\(size) bytes from \(filePath)>")
             return
         }
-        guard let target = URL(string: url) else { throw ClientError("the gateway gave an invalid upload URL: \(url)") }
-        if let direct = PlainHTTPTransfer(target, timeout: max(options.timeout, 600)) {
-            let result = try direct.run(method: "PUT", headers: headers, uploadFrom: filePath, uploadSize: size, sink: nil, progress: progress)
-            guard (200..<300).contains(result.status) else { throw GatewayError(httpStatus: result.status, body: result.body) }
-            return
-        }
-        var request = URLRequest(url: target)
-        request.httpMethod = "PUT"
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        request.setValue(String(size), forHTTPHeaderField: "Content-Length")
-        request.timeoutInterval = max(options.timeout, 600)
-        let result = try run(request, uploadFrom: URL(fileURLWithPath: filePath), sink: nil, expectedUpload: size, progress: progress)
+        let result = try HTTPTransport.perform(HTTPExchange(method: "PUT", url: url, headers: headers, uploadPath: filePath,
+                                                            uploadSize: size, stall: max(options.timeout, 60), progress: progress))
         guard (200..<300).contains(result.status) else { throw GatewayError(httpStatus: result.status, body: result.body) }
     }
 
     /// Streams `url` into `temporaryPath` (created, truncated). Returns the byte count; throws GatewayError
     /// with the HTTP status for an error answer (403/404 from an expired URL included).
     public func download(_ url: String, to temporaryPath: String, progress: @escaping TransferProgress) throws -> Int64 {
-        guard let target = URL(string: url) else { throw ClientError("the gateway gave an invalid download URL: \(url)") }
         guard FileManager.default.createFile(atPath: temporaryPath, contents: nil),
               let handle = FileHandle(forWritingAtPath: temporaryPath) else {
             throw ClientError("cannot create \(temporaryPath): \(String(cString: strerror(errno)))")
         }
         defer { try? handle.close() }
-        let result: TransferDelegateResult
-        if let direct = PlainHTTPTransfer(target, timeout: max(options.timeout, 600)) {
-            result = try direct.run(method: "GET", headers: [], uploadFrom: nil, uploadSize: 0, sink: handle.fileDescriptor, progress: progress)
-        } else {
-            var request = URLRequest(url: target)
-            request.httpMethod = "GET"
-            request.timeoutInterval = max(options.timeout, 600)
-            result = try run(request, uploadFrom: nil, sink: handle, expectedUpload: 0, progress: progress)
-        }
+        let result = try HTTPTransport.perform(HTTPExchange(method: "GET", url: url, sinkFD: handle.fileDescriptor,
+                                                            stall: max(options.timeout, 60), progress: progress))
         guard (200..<300).contains(result.status) else { throw GatewayError(httpStatus: result.status, body: result.body) }
         try handle.synchronize()
         return result.received
@@ -217,11 +124,11 @@ enum StreamCopy {
 }
 
 /// Signed-URL PUT and GET over a plain socket, for `http://` URLs (the local gateway) when no proxy is
-/// configured. swift-corelibs-foundation's URLSession hands every 16-48 KiB piece to the delegate queue with no
+/// configured. (Measured against swift-corelibs-foundation's URLSession, which hands every 16-48 KiB piece to a delegate queue with no
 /// backpressure (a 1 GB download peaked at ~150 MiB RSS) and re-reads a file body's attributes for every
 /// piece it sends; here the file goes out with sendfile(2) and comes in with 1 MiB reads. HTTP/1.0 requests,
 /// so the answer is never chunked: it ends at its Content-Length or when the server closes. `https://`
-/// (Fireworks' storage) keeps URLSession.
+/// goes through libcurl (`CurlTransport`).)
 /// `sync_file_range(2)`: asks the kernel to start writing a range back without waiting for it. It is a GNU
 /// extension that Swift's Glibc module does not export, so it is looked up by name.
 private let startWriteback: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32)? = {
@@ -287,15 +194,16 @@ struct PlainHTTPTransfer {
 
     /// Sends the request (with the file as the body when `uploadFrom` is set) and reads the answer: a 2xx
     /// body goes to `sink` when given, any other body (up to 1 MiB) is returned for decoding.
-    func run(method: String, headers: [(String, String)], uploadFrom path: String?, uploadSize: Int64, sink: Int32?,
-             progress: TransferProgress) throws -> GatewayClient.TransferDelegateResult {
+    func run(method: String, headers: [(String, String)], body requestBody: [UInt8]? = nil, uploadFrom path: String?,
+             uploadSize: Int64, sink: Int32?, maxBody: Int = 1 << 20, progress: TransferProgress) throws -> HTTPAnswer {
         let fd = try connectSocket()
         defer { close(fd) }
         var head = "\(method) \(target) HTTP/1.0\r\nHost: \(host.contains(":") ? "[\(host)]" : host):\(port)\r\n"
         head += "User-Agent: batchctl\r\nAccept-Encoding: identity\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         if path != nil { head += "Content-Length: \(uploadSize)\r\n" }
-        try sendAll(fd, Array((head + "\r\n").utf8))
+        if let requestBody { head += "Content-Length: \(requestBody.count)\r\n" }
+        try sendAll(fd, Array((head + "\r\n").utf8) + (requestBody ?? []))
         if let path {
             let file = open(path, O_RDONLY | O_CLOEXEC)
             guard file >= 0 else { throw ClientError("cannot read \(path): \(String(cString: strerror(errno)))") }
@@ -367,7 +275,8 @@ struct PlainHTTPTransfer {
                     flushedTo = received
                 }
                 progress(received, length ?? -1)
-            } else if body.count < 1 << 20 {
+            } else {
+                guard body.count + count <= maxBody else { throw ClientError("the answer is larger than \(maxBody) bytes") }
                 body += UnsafeRawBufferPointer(start: buffer + start, count: count)
             }
         }
@@ -380,6 +289,6 @@ struct PlainHTTPTransfer {
             try consume(0, n)
         }
         if let length, total < length { throw fail("the connection closed after \(total) of \(length) bytes", ECONNRESET) }
-        return GatewayClient.TransferDelegateResult(status: status, headers: headersOut, body: body, received: received)
+        return HTTPAnswer(status: status, headers: headersOut, body: body, received: received)
     }
 }

@@ -1,12 +1,10 @@
 // The backend for any OpenAI-compatible server (vLLM, llama.cpp, Ollama): POST <baseURL>/chat/completions.
 import Foundation
 import BatchJSONL
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import CCurl
 
 /// Sends each request over a pool of kept-alive HTTP/1.1 connections of our own for `http://` (self-hosted
-/// servers on loopback or a private network, where speed matters), and through URLSession for `https://`
+/// servers on loopback or a private network, where speed matters), and through libcurl (loaded on first use) for `https://`
 /// (hosted endpoints), since TLS needs a library we do not have.
 public final class OpenAICompatibleBackend: InferenceBackend, @unchecked Sendable {
     public let baseURL: String
@@ -15,18 +13,18 @@ public final class OpenAICompatibleBackend: InferenceBackend, @unchecked Sendabl
     private enum Transport {
         /// `head` is the request up to `Content-Length`'s value, built once.
         case sockets(HTTPConnectionPool, head: [UInt8])
-        case urlSession(URLSessionTransport)
+        case libcurl(LibcurlTransport)
     }
     private let transport: Transport
 
     /// `baseURL` is like `http://127.0.0.1:8000/v1`. `maxConnections` should be at least the engine's
     /// concurrency, or requests queue for a connection inside their timeout.
     public convenience init(baseURL: String, apiKey: String? = nil, requestTimeout: TimeInterval = 600, maxConnections: Int = 64) throws {
-        try self.init(baseURL: baseURL, apiKey: apiKey, requestTimeout: requestTimeout, maxConnections: maxConnections, forceURLSession: false)
+        try self.init(baseURL: baseURL, apiKey: apiKey, requestTimeout: requestTimeout, maxConnections: maxConnections, forceLibcurl: false)
     }
 
-    /// `forceURLSession` sends plain `http://` through URLSession too, so tests can reach that path without TLS.
-    init(baseURL: String, apiKey: String?, requestTimeout: TimeInterval, maxConnections: Int, forceURLSession: Bool) throws {
+    /// `forceLibcurl` sends plain `http://` through libcurl too, so tests can reach that path without TLS.
+    init(baseURL: String, apiKey: String?, requestTimeout: TimeInterval, maxConnections: Int, forceLibcurl: Bool) throws {
         guard let url = URL(string: baseURL), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
               let host = url.host, !host.isEmpty, url.query == nil else {
             throw EngineError.unsupportedURL(baseURL)
@@ -37,9 +35,9 @@ public final class OpenAICompatibleBackend: InferenceBackend, @unchecked Sendabl
         while path.hasSuffix("/") { path.removeLast() }
         self.baseURL = baseURL
         self.requestTimeout = requestTimeout
-        if scheme == "https" || forceURLSession {
+        if scheme == "https" || forceLibcurl {
             guard let endpoint = URL(string: baseURL.trimmingTrailingSlashes + "/chat/completions") else { throw EngineError.unsupportedURL(baseURL) }
-            transport = .urlSession(URLSessionTransport(url: endpoint, apiKey: apiKey, timeout: requestTimeout, maxConnections: maxConnections))
+            transport = .libcurl(LibcurlTransport(url: endpoint, apiKey: apiKey, timeout: requestTimeout, maxConnections: maxConnections))
             return
         }
         let hostHeader = host.contains(":") ? "[\(host)]" : host
@@ -60,7 +58,7 @@ public final class OpenAICompatibleBackend: InferenceBackend, @unchecked Sendabl
             message.append(contentsOf: [13, 10, 13, 10])
             message.append(contentsOf: request)
             outcome = pool.send(message, timeout: requestTimeout)
-        case let .urlSession(session):
+        case let .libcurl(session):
             outcome = session.send(request)
         }
         switch outcome {
@@ -109,52 +107,46 @@ extension String {
     }
 }
 
-/// One request at a time per calling thread through URLSession, blocking that thread like the socket client.
-final class URLSessionTransport: @unchecked Sendable {
+/// One request at a time per calling thread through libcurl (loaded on first use), blocking that thread like the
+/// socket client: the https:// path, kept out of the binary's start-up cost.
+final class LibcurlTransport: @unchecked Sendable {
     let url: URL
     let apiKey: String?
     let timeout: TimeInterval
-    let session: URLSession
 
     init(url: URL, apiKey: String?, timeout: TimeInterval, maxConnections: Int) {
         self.url = url
         self.apiKey = apiKey
         self.timeout = timeout
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.httpMaximumConnectionsPerHost = max(1, maxConnections)
-        configuration.timeoutIntervalForRequest = timeout
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        session = URLSession(configuration: configuration)
     }
-
-    deinit { session.invalidateAndCancel() }
 
     func send(_ body: [UInt8]) -> Result<HTTPResponse, HTTPClientError> {
-        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue("application/json", forHTTPHeaderField: "Accept")
-        request.setValue("batchctl", forHTTPHeaderField: "User-Agent")
-        if let apiKey, !apiKey.isEmpty { request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization") }
-        request.httpBody = Data(body)
-        let done = DispatchSemaphore(value: 0)
-        let box = ResultBox()
-        session.dataTask(with: request) { data, response, error in
-            if let error {
-                let code = (error as NSError).code
-                box.result = code == NSURLErrorTimedOut ? .failure(.timedOut("no response within the request timeout"))
-                    : .failure(.connectFailed(error.localizedDescription))
-            } else if let http = response as? HTTPURLResponse {
-                let retryAfter = http.allHeaderFields.first { "\($0.key)".lowercased() == "retry-after" }.map { "\($0.value)" }
-                box.result = .success(HTTPResponse(status: http.statusCode, body: [UInt8](data ?? Data()), retryAfter: retryAfter))
+        var lines = ["Content-Type: application/json", "Accept: application/json", "User-Agent: batchctl"]
+        if let apiKey, !apiKey.isEmpty { lines.append("Authorization: Bearer \(apiKey)") }
+        var result = ccurl_result()
+        defer { ccurl_result_free(&result) }
+        let copies = lines.map { strdup($0) }
+        defer { copies.forEach { free($0) } }
+        let pointers = copies.map { UnsafePointer<CChar>($0) }
+        let code = pointers.withUnsafeBufferPointer { headers in
+            body.withUnsafeBytes { bytes in
+                ccurl_perform("POST", url.absoluteString, headers.baseAddress, Int32(pointers.count), bytes.baseAddress, bytes.count,
+                              nil, 0, -1, 64 << 20, timeout, timeout, nil, nil, &result)
             }
-            done.signal()
-        }.resume()
-        done.wait()
-        return box.result
-    }
-
-    private final class ResultBox: @unchecked Sendable {
-        var result: Result<HTTPResponse, HTTPClientError> = .failure(.connectionLost("no response"))
+        }
+        let message = withUnsafeBytes(of: result.error) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        if code != 0 || result.status == 0 {
+            if result.timed_out != 0 { return .failure(.timedOut("no response within the request timeout")) }
+            return .failure(.connectFailed(message.isEmpty ? "no answer" : message))
+        }
+        var retryAfter: String?
+        if let raw = result.headers {
+            let blocks = String(cString: raw).components(separatedBy: "\r\n\r\n").filter { !$0.isEmpty }
+            for line in (blocks.last ?? "").components(separatedBy: "\r\n") where line.lowercased().hasPrefix("retry-after:") {
+                retryAfter = line.dropFirst("retry-after:".count).trimmingCharacters(in: .whitespaces)
+            }
+        }
+        let answer = result.body.map { [UInt8](UnsafeRawBufferPointer(start: $0, count: result.body_len)) } ?? []
+        return .success(HTTPResponse(status: Int(result.status), body: answer, retryAfter: retryAfter))
     }
 }
