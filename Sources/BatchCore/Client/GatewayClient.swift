@@ -111,6 +111,13 @@ public final class GatewayClient {
         }
     }
 
+    /// Whether a gateway answers `GET /verifyApiKey` at all: any HTTP answer counts (a 401 from a gateway that
+    /// wants a key included); one attempt, no retries.
+    public static func answers(baseURL: String, timeout: Double = 1) -> Bool {
+        let client = GatewayClient(options: ClientOptions(baseURL: baseURL, apiKey: nil, timeout: timeout, maxAttempts: 1))
+        do { _ = try client.sendRaw(Endpoints.verifyAPIKey()); return true } catch is GatewayError { return true } catch { return false }
+    }
+
     // MARK: account
 
     private var cachedAccount: String?

@@ -89,10 +89,10 @@ extension GatewayClient {
 }
 
 /// Concatenates byte strings and files into a new file in 1 MiB steps.
-enum StreamCopy {
-    enum Part { case bytes([UInt8]); case file(String) }
+public enum StreamCopy {
+    public enum Part { case bytes([UInt8]); case file(String) }
 
-    static func write(parts: [Part], to path: String) throws {
+    public static func write(parts: [Part], to path: String) throws {
         let out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard out >= 0 else { throw ClientError("cannot create \(path): \(String(cString: strerror(errno)))") }
         defer { close(out) }

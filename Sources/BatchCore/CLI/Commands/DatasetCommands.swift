@@ -114,7 +114,7 @@ enum DatasetCommands {
         if file == "-" {
             path = NSTemporaryDirectory() + "batchctl-stdin-\(getpid()).jsonl"
             TemporaryFiles.shared.add(path)
-            try copyStdin(to: path)
+            try StreamCopy.write(parts: [.file("/dev/stdin")], to: path)
             fileName = "input.jsonl"
         }
         var info = stat()
@@ -145,24 +145,6 @@ enum DatasetCommands {
             return rows
         } catch {
             throw CLIError.failure("cannot read \(path): \(error)")
-        }
-    }
-
-    static func copyStdin(to path: String) throws {
-        let out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard out >= 0 else { throw CLIError.failure("cannot create \(path): \(String(cString: strerror(errno)))") }
-        defer { close(out) }
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress!, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; throw CLIError.failure("cannot read stdin: \(String(cString: strerror(errno)))") }
-            if n == 0 { break }
-            var done = 0
-            while done < n {
-                let w = buffer.withUnsafeBytes { write(out, $0.baseAddress! + done, n - done) }
-                if w < 0 { throw CLIError.failure("cannot write \(path): \(String(cString: strerror(errno)))") }
-                done += w
-            }
         }
     }
 

@@ -177,29 +177,8 @@ enum ServerCommands {
         return pid
     }
 
-    /// Whether a gateway answers `GET /verifyApiKey` at `url` (any HTTP answer counts) within a second.
-    static func probe(_ url: String, timeout: Double = 1) -> Bool {
-        guard let u = URL(string: url), let host = u.host, let port = u.port else { return false }
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        guard inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host, &addr.sin_addr) == 1 else { return false }
-        let connected = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { return false }
-        let request = "GET /verifyApiKey HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\n\r\n"
-        guard send(fd, request, request.utf8.count, Int32(MSG_NOSIGNAL)) > 0 else { return false }
-        var buffer = [UInt8](repeating: 0, count: 16)
-        let n = recv(fd, &buffer, buffer.count, 0)
-        return n >= 12 && String(decoding: buffer.prefix(5), as: UTF8.self) == "HTTP/"
-    }
+    /// Whether a gateway answers at `url` within a second.
+    static func probe(_ url: String) -> Bool { GatewayClient.answers(baseURL: url) }
 
     static func stop(_ c: Context) throws {
         let dir = dataDir(c)

@@ -266,11 +266,8 @@ final class Gateway: @unchecked Sendable {
         let limit = config.directUploadLimit
         let (filename, size) = try Multipart.extractFile(field: "file", boundary: boundary, read: { try request.body.readChunk(max: 1 << 20) },
                                                           sink: { bytes in
-            var done = 0
-            while done < bytes.count {
-                let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-                if n < 0 { if errno == EINTR { continue }; throw GatewayError(.internal, "cannot store the upload: \(String(cString: strerror(errno)))") }
-                done += n
+            if let e = AtomicFile.writeAll(fd, bytes) {
+                throw GatewayError(.internal, "cannot store the upload: \(String(cString: strerror(e)))")
             }
         })
         if size > limit { throw GatewayError(.invalidArgument, "file too large for :upload (limit \(limit) bytes)", httpStatus: 413) }
@@ -366,15 +363,11 @@ final class Gateway: @unchecked Sendable {
     /// The dataset and every output dataset of the continuation chain of the job that produced it.
     func lineageDatasets(_ account: String, _ id: String) -> [String] {
         var ids = [id]
-        var seen: Set<String> = [id]
-        var jobName = store.dataset(account, id)?.sourceJobName ?? ""
-        while let jobID = ResourceName(jobName, kind: .batchInferenceJob)?.id, let job = store.job(account, jobID) {
-            let previous = job.continuedFromJobName
-            guard let prevID = ResourceName(previous, kind: .batchInferenceJob)?.id, let prevJob = store.job(account, prevID),
-                  let out = ResourceName(prevJob.outputDatasetId, kind: .dataset)?.id, !seen.contains(out) else { break }
+        guard let source = ResourceName(store.dataset(account, id)?.sourceJobName ?? "", kind: .batchInferenceJob),
+              let job = store.job(account, source.id) else { return ids }
+        for earlier in store.earlierJobs(account, continuedFrom: job.continuedFromJobName) {
+            guard let out = ResourceName(earlier.outputDatasetId, kind: .dataset)?.id, !ids.contains(out) else { break }
             ids.append(out)
-            seen.insert(out)
-            jobName = prevJob.name
         }
         return ids
     }

@@ -183,12 +183,8 @@ final class JobScheduler: @unchecked Sendable {
 
         // Rows already successful anywhere earlier in the continuation chain are skipped.
         var skip = CustomIDSet()
-        var previousName = job.continuedFromJobName
-        var outputs: [String] = []
-        while let prev = ResourceName(previousName, kind: .batchInferenceJob), let prevJob = store.job(account, prev.id) {
-            if let out = ResourceName(prevJob.outputDatasetId, kind: .dataset) { outputs.append(store.datasetFilesDir(account, out.id)) }
-            previousName = prevJob.continuedFromJobName
-            if outputs.count > 1000 { break }
+        let outputs = store.earlierJobs(account, continuedFrom: job.continuedFromJobName).compactMap { earlier in
+            ResourceName(earlier.outputDatasetId, kind: .dataset).map { store.datasetFilesDir(account, $0.id) }
         }
         if !outputs.isEmpty {
             do { skip = try succeededCustomIDs(inOutputDirectories: outputs) } catch {

@@ -27,17 +27,23 @@ enum AtomicFile {
         guard fd >= 0 else { throw StoreError.io("create \(temporary)", errno) }
         var ok = false
         defer { if !ok { unlink(temporary) } }
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, bytes.count - done) }
-            if n < 0 { if errno == EINTR { continue }; let e = errno; close(fd); throw StoreError.io("write \(temporary)", e) }
-            done += n
-        }
+        if let e = bytes.withUnsafeBytes({ writeAll(fd, $0) }) { close(fd); throw StoreError.io("write \(temporary)", e) }
         if fsync(fd) != 0 { let e = errno; close(fd); throw StoreError.io("fsync \(temporary)", e) }
         close(fd)
         guard rename(temporary, path) == 0 else { throw StoreError.io("rename to \(path)", errno) }
         ok = true
         syncDirectory(dir)
+    }
+
+    /// Writes every byte, retrying short writes and EINTR; returns the errno of a failure, nil on success.
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32? {
+        var done = 0
+        while done < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 { if errno == EINTR { continue }; return errno }
+            done += n
+        }
+        return nil
     }
 
     static func syncDirectory(_ dir: String) {
@@ -188,6 +194,20 @@ final class Store: @unchecked Sendable {
             try saveJob(j, account, id, durable: durable)
             return j
         }
+    }
+
+    /// The jobs a continuation chain goes back through, nearest first, starting from the job named
+    /// `continuedFrom`. A job id seen twice (ids can be reused after a delete) ends the walk.
+    func earlierJobs(_ account: String, continuedFrom name: String) -> [BatchInferenceJob] {
+        var chain: [BatchInferenceJob] = []
+        var seen: Set<String> = []
+        var next = name
+        while let previous = ResourceName(next, kind: .batchInferenceJob), seen.insert(previous.id).inserted,
+              let job = job(account, previous.id) {
+            chain.append(job)
+            next = job.continuedFromJobName
+        }
+        return chain
     }
 
     func deleteJob(_ account: String, _ id: String) throws {
