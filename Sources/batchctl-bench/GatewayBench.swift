@@ -1,5 +1,6 @@
 // `batchctl-bench gateway`: requests/s of `GET` of a real job on a real `batchctl server` under wrk, the
 // design's gateway target (the `http` benchmark measures HTTPServer alone with a canned body).
+import BatchHTTP
 import Foundation
 import Glibc
 

@@ -1,4 +1,5 @@
 // `batchctl-bench http`: HTTPServer's requests/s under wrk, and its sendfile download throughput beside nginx's.
+import BatchHTTP
 import BatchServer
 import Foundation
 import Glibc

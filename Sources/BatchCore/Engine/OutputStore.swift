@@ -1,5 +1,6 @@
 // The job's output files and their checkpoint: grouped fsynced appends, atomic checkpoints, crash recovery.
 import Foundation
+import BatchHTTP
 import BatchJSONL
 
 /// The names of the files in a job's output directory.
@@ -204,16 +205,8 @@ final class OutputStore {
     }
 
     private static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
-        var written = 0
-        try bytes.withUnsafeBytes { raw in
-            while written < raw.count {
-                let n = write(fd, raw.baseAddress! + written, raw.count - written)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw EngineError.io(path: path, operation: "write", errno: errno)
-                }
-                written += n
-            }
+        do { try AtomicFile.writeAll(fd, bytes, path: path) } catch let e as FileError {
+            throw EngineError.io(path: path, operation: e.operation, errno: e.errno)
         }
     }
 }

@@ -1,5 +1,6 @@
 // The local gateway as one object: store, scheduler, engine backend and HTTP server wired together, with
 // startup checks (loopback unless an API key is set) and graceful shutdown.
+import BatchHTTP
 import BatchAPI
 import BatchEngine
 import Foundation

@@ -1,4 +1,5 @@
 // server (foreground), server start|stop|status, and starting the local gateway for --local.
+import BatchHTTP
 import BatchAPI
 import BatchClient
 import BatchJSONL

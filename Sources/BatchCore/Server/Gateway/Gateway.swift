@@ -1,6 +1,7 @@
 // The local gateway's REST surface: authentication, routing of /v1/accounts/{a}/..., and the dataset, job,
 // upload and download handlers of gateway-api.md.
 import BatchAPI
+import BatchHTTP
 import BatchJSONL
 import Foundation
 
@@ -266,8 +267,8 @@ final class Gateway: @unchecked Sendable {
         let limit = config.directUploadLimit
         let (filename, size) = try Multipart.extractFile(field: "file", boundary: boundary, read: { try request.body.readChunk(max: 1 << 20) },
                                                           sink: { bytes in
-            if let e = AtomicFile.writeAll(fd, bytes) {
-                throw GatewayError(.internal, "cannot store the upload: \(String(cString: strerror(e)))")
+            do { try AtomicFile.writeAll(fd, bytes, path: temporary) } catch let e as FileError {
+                throw GatewayError(.internal, "cannot store the upload: \(String(cString: strerror(e.errno)))")
             }
         })
         if size > limit { throw GatewayError(.invalidArgument, "file too large for :upload (limit \(limit) bytes)", httpStatus: 413) }

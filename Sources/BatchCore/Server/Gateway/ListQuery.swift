@@ -1,5 +1,6 @@
 // List queries the AIP way: `filter` (comparisons joined by AND), `orderBy` (fields with " desc"),
 // `pageSize` (default 50, max 200) and opaque page tokens.
+import BatchHTTP
 import BatchAPI
 import BatchJSONL
 import Foundation

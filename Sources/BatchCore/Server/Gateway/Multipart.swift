@@ -1,5 +1,6 @@
 // A streaming multipart/form-data reader for `:upload`: finds the `file` part and copies its bytes to a file
 // descriptor without holding the body in memory.
+import BatchHTTP
 import Foundation
 
 struct MultipartError: Error { var message: String }

@@ -1,5 +1,6 @@
 // The job scheduler: walks each job through VALIDATING -> PENDING -> RUNNING -> WRITING_RESULTS -> an end
 // state, first in first out, running rows through the engine and keeping the job record true as it goes.
+import BatchHTTP
 import BatchAPI
 import BatchEngine
 import BatchJSONL

@@ -1,5 +1,6 @@
 // Signed file URLs: a token naming one operation on one file of one dataset until an expiry time, with an
 // HMAC-SHA-256 over all of it, so it cannot be forged, stretched, or pointed at another file.
+import BatchHTTP
 import BatchAPI
 import Foundation
 

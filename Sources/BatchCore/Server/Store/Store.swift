@@ -1,6 +1,7 @@
 // The local gateway's on-disk store: dataset and job records written atomically under the data dir, an
 // in-memory index for fast reads, and the folders that hold dataset files.
 import BatchAPI
+import BatchHTTP
 import BatchJSONL
 import Foundation
 
@@ -14,41 +15,6 @@ enum StoreLayout {
         return bytes.allSatisfy { b in
             (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2E || b == 0x5F || b == 0x2D
         }
-    }
-}
-
-enum AtomicFile {
-    /// Writes `bytes` to `path` so that a crash leaves either the old or the new content: temporary file,
-    /// fsync, rename, then fsync of the folder so the rename itself is durable.
-    static func write(_ bytes: [UInt8], to path: String) throws {
-        let dir = (path as NSString).deletingLastPathComponent
-        let temporary = dir + "/.tmp-\((path as NSString).lastPathComponent)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw StoreError.io("create \(temporary)", errno) }
-        var ok = false
-        defer { if !ok { unlink(temporary) } }
-        if let e = bytes.withUnsafeBytes({ writeAll(fd, $0) }) { close(fd); throw StoreError.io("write \(temporary)", e) }
-        if fsync(fd) != 0 { let e = errno; close(fd); throw StoreError.io("fsync \(temporary)", e) }
-        close(fd)
-        guard rename(temporary, path) == 0 else { throw StoreError.io("rename to \(path)", errno) }
-        ok = true
-        syncDirectory(dir)
-    }
-
-    /// Writes every byte, retrying short writes and EINTR; returns the errno of a failure, nil on success.
-    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32? {
-        var done = 0
-        while done < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 { if errno == EINTR { continue }; return errno }
-            done += n
-        }
-        return nil
-    }
-
-    static func syncDirectory(_ dir: String) {
-        let d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if d >= 0 { fsync(d); close(d) }
     }
 }
 

@@ -1,5 +1,5 @@
 // HTTPServer.waitForSignal: returns the signal that arrived.
-import BatchServer
+import BatchHTTP
 import Foundation
 import Glibc
 import XCTest

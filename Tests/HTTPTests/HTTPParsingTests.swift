@@ -1,5 +1,5 @@
 // Unit tests of the HTTP layer's pure parts: headers, targets, ranges, error bodies, chunk sizes, in-memory bodies.
-@testable import BatchServer
+@testable import BatchHTTP
 import Foundation
 import XCTest
 

@@ -1,5 +1,5 @@
 // Tests of HTTPServer over real sockets on 127.0.0.1: keep-alive, bodies, Expect, HEAD, ranges, uploads, stop.
-import BatchServer
+import BatchHTTP
 import Foundation
 import Glibc
 import XCTest

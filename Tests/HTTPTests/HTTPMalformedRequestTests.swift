@@ -1,5 +1,5 @@
 // Malformed and hostile input over raw sockets: each gets its 4xx and the server keeps serving.
-import BatchServer
+import BatchHTTP
 import Foundation
 import Glibc
 import XCTest
