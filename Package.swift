@@ -32,9 +32,9 @@ let package = Package(
         .testTarget(name: "JSONLTests", dependencies: ["BatchJSONL"]),
         .testTarget(name: "APITests", dependencies: ["BatchAPI"]),
         .testTarget(name: "ClientTests", dependencies: ["BatchClient", "BatchAPI"]),
-        .testTarget(name: "EngineTests", dependencies: ["BatchEngine", "BatchAPI"]),
+        .testTarget(name: "EngineTests", dependencies: ["BatchEngine", "BatchAPI", "BatchHTTP"]),
         .testTarget(name: "CLITests", dependencies: ["BatchCLI", "BatchAPI"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["BatchAPI", "BatchJSONL", "BatchClient", "batchctl"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["BatchHTTP", "BatchAPI", "BatchJSONL", "BatchClient", "batchctl"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -3,7 +3,7 @@
 # Install: batchctl completion bash > ~/.local/share/bash-completion/completions/batchctl
 
 # Every spelling of a flag that takes a value: the walk skips the value wherever the flag stands.
-_batchctl_valued=' --account-id -a --api-key --profile -p --server --output -o --timeout --display-name --format --filter --order-by --page-size --page-token --limit --output-dir --job-id --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --download --interval --listen --data-dir --backend --inference-url --inference-api-key --model-map --concurrency --request-timeout --min-job-duration --fail-requests '
+_batchctl_valued=' --account-id -a --api-key --profile -p --server --output -o --timeout --cacert --display-name --format --filter --order-by --page-size --page-token --limit --output-dir --job-id --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --download --interval --listen --data-dir --backend --inference-url --inference-api-key --model-map --concurrency --request-timeout --min-job-duration --fail-requests '
 # Flags that choose the gateway; passed on to `batchctl __complete` so live ids come from the same one.
 _batchctl_connection=' --account-id -a --api-key --profile -p --server --local '
 
@@ -61,28 +61,28 @@ _batchctl_next() {
 # Sets flags to the flags valid in command $1 (its own, then the global ones).
 _batchctl_flags() {
     case $1 in
-        'dataset.create') flags='--display-name --format --no-validate --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --help -h --version' ;;
-        'dataset.upload') flags='--no-validate --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --help -h --version' ;;
-        'dataset.get') flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --help -h --version' ;;
-        'dataset.list') flags='--filter --order-by --page-size --page-token --no-paginate --limit --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --help -h --version' ;;
-        'dataset.delete') flags='--wait --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --help -h --version' ;;
-        'dataset.download') flags='--output-dir --download-lineage --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --help -h --version' ;;
-        'dataset.validate') flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --help -h --version' ;;
-        'batch-inference-job.create') flags='--job-id --display-name --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --wait --download --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --help -h --version' ;;
-        'batch-inference-job.get') flags='--watch --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --help -h --version' ;;
-        'batch-inference-job.list') flags='--filter --order-by --page-size --page-token --no-paginate --limit --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --help -h --version' ;;
-        'batch-inference-job.delete') flags='--wait --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --help -h --version' ;;
-        'batch-inference-job.cancel') flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --help -h --version' ;;
-        'batch-inference-job.wait') flags='--timeout --interval --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --help -h --version' ;;
-        'server') flags='--listen --data-dir --api-key --account-id -a --backend --inference-url --inference-api-key --model-map --concurrency --request-timeout --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --help -h --version' ;;
-        'server.start') flags='--listen --data-dir --api-key --account-id -a --backend --inference-url --inference-api-key --model-map --concurrency --request-timeout --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --help -h --version' ;;
-        'server.stop') flags='--data-dir --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --help -h --version' ;;
-        'server.status') flags='--data-dir --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --help -h --version' ;;
-        'completion') flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --help -h --version' ;;
-        'man') flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --help -h --version' ;;
-        'version') flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --help -h --version' ;;
-        'help') flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --help -h --version' ;;
-        *) flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --help -h --version' ;;
+        'dataset.create') flags='--display-name --format --no-validate --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'dataset.upload') flags='--no-validate --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'dataset.get') flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'dataset.list') flags='--filter --order-by --page-size --page-token --no-paginate --limit --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'dataset.delete') flags='--wait --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'dataset.download') flags='--output-dir --download-lineage --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'dataset.validate') flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'batch-inference-job.create') flags='--job-id --display-name --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --wait --download --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'batch-inference-job.get') flags='--watch --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'batch-inference-job.list') flags='--filter --order-by --page-size --page-token --no-paginate --limit --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'batch-inference-job.delete') flags='--wait --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'batch-inference-job.cancel') flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'batch-inference-job.wait') flags='--timeout --interval --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --cacert --help -h --version' ;;
+        'server') flags='--listen --data-dir --api-key --account-id -a --backend --inference-url --inference-api-key --model-map --concurrency --request-timeout --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'server.start') flags='--listen --data-dir --api-key --account-id -a --backend --inference-url --inference-api-key --model-map --concurrency --request-timeout --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'server.stop') flags='--data-dir --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'server.status') flags='--data-dir --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'completion') flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'man') flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'version') flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'help') flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        *) flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
     esac
 }
 
@@ -150,6 +150,7 @@ _batchctl_flag_value() {
         *' --server') kind='' ;;
         *' --output'|*' -o') kind='choices:text table wide json jsonl name' ;;
         *' --timeout') kind='' ;;
+        *' --cacert') kind=files ;;
         *) kind= ;;
     esac
 }

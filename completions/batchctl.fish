@@ -6,7 +6,7 @@
 # __batchctl_skip (the command and how many words name it), __batchctl_want (a flag still waiting for
 # its value) and __batchctl_pass (the flags that choose the gateway, for `__complete`).
 function __batchctl_state
-    set -l valued --account-id -a --api-key --profile -p --server --output -o --timeout --display-name --format --filter --order-by --page-size --page-token --limit --output-dir --job-id --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --download --interval --listen --data-dir --backend --inference-url --inference-api-key --model-map --concurrency --request-timeout --min-job-duration --fail-requests
+    set -l valued --account-id -a --api-key --profile -p --server --output -o --timeout --cacert --display-name --format --filter --order-by --page-size --page-token --limit --output-dir --job-id --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --download --interval --listen --data-dir --backend --inference-url --inference-api-key --model-map --concurrency --request-timeout --min-job-duration --fail-requests
     set -l connection --account-id -a --api-key --profile -p --server --local
     set -g __batchctl_pos
     set -g __batchctl_pass
@@ -313,5 +313,6 @@ complete -c batchctl -l dry-run -d 'Print the HTTP request instead of sending it
 complete -c batchctl -s q -l quiet -d 'No progress bars or notes; errors still go to stderr'
 complete -c batchctl -l no-color -d 'Plain output without colour'
 complete -c batchctl -n 'not __batchctl_in batch-inference-job.wait' -l timeout -x -d 'Per-request timeout (default 60s) (DURATION)'
+complete -c batchctl -l cacert -r -F -d 'Trust the CAs in this PEM bundle for https (FILE)'
 complete -c batchctl -s h -l help -d 'Show help for the command'
 complete -c batchctl -l version -d 'Print the version and exit'

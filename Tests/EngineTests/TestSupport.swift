@@ -1,4 +1,5 @@
 // Helpers for the engine tests: temp directories, reading output files, and real HTTP servers (nginx, Python).
+import BatchHTTP
 import XCTest
 import Foundation
 import BatchJSONL
@@ -279,9 +280,8 @@ func startFaultServer(in directory: String) throws -> ServerProcess {
 
 /// `GET /stats` of the fault server: message -> times it was attempted.
 func faultServerStats(_ server: ServerProcess) throws -> [String: [Double]] {
-    let pool = HTTPConnectionPool(host: "127.0.0.1", port: server.port, maxConnections: 1)
-    let request = Array("GET /stats HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)
-    let json = try JSONValue(parsing: try pool.send(request, timeout: 10).get().body)
+    let client = HTTPClient(configuration: HTTPClientConfiguration(userAgent: "tests", stallTimeout: 10))
+    let json = try JSONValue(parsing: try client.send(HTTPClientRequest(.get, "http://127.0.0.1:\(server.port)/stats")).body)
     var out: [String: [Double]] = [:]
     for (key, value) in json.objectValue ?? [] { out[key] = (value.arrayValue ?? []).compactMap { $0.doubleValue } }
     return out

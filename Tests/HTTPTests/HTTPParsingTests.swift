@@ -103,11 +103,11 @@ final class HTTPParsingTests: XCTestCase {
     }
 
     func testChunkSizeLines() throws {
-        XCTAssertEqual(try HTTPRequestBody.parseChunkSize(Array("1a".utf8)), 26)
-        XCTAssertEqual(try HTTPRequestBody.parseChunkSize(Array("FF ; name=value".utf8)), 255)
-        XCTAssertEqual(try HTTPRequestBody.parseChunkSize(Array("0".utf8)), 0)
+        XCTAssertEqual(try HTTPChunked.parseSize(Array("1a".utf8)), 26)
+        XCTAssertEqual(try HTTPChunked.parseSize(Array("FF ; name=value".utf8)), 255)
+        XCTAssertEqual(try HTTPChunked.parseSize(Array("0".utf8)), 0)
         for bad in ["", "x", "-1", "1 2", "0x10", "1000000000000000"] {
-            XCTAssertThrowsError(try HTTPRequestBody.parseChunkSize(Array(bad.utf8)), bad)
+            XCTAssertThrowsError(try HTTPChunked.parseSize(Array(bad.utf8)), bad)
         }
     }
 

@@ -1,6 +1,7 @@
 // The context a command runs in: its invocation, streams, environment, settings and gateway client.
 import BatchAPI
 import BatchClient
+import BatchHTTP
 import Foundation
 
 public final class Context {
@@ -36,6 +37,8 @@ public final class Context {
         let retryBase = environment["BATCHCTL_RETRY_BASE"].flatMap(Double.init) ?? 0.5
         let client = GatewayClient(options: ClientOptions(
             baseURL: s.baseURL, apiKey: s.apiKey, timeout: s.timeout, dryRun: dryRun, backoffBase: retryBase,
+            userAgent: BuildInfo.userAgent, trust: TLSTrust.from(environment: environment, caFile: invocation.string("cacert")),
+            proxy: ProxyConfiguration.from(environment: environment),
             note: { streams.note($0) }, dryRunOutput: { streams.print($0, terminator: "") }))
         _client = client
         return client

@@ -1,4 +1,5 @@
 // Version and build information.
+import BatchHTTP
 
 public enum BuildInfo {
     public static let version = "0.1.0"
@@ -19,6 +20,9 @@ public enum BuildInfo {
     #else
     public static let arch = "unknown"
     #endif
+
+    /// `batchctl/0.1.0 (linux; x86_64)`: the User-Agent of every request, the gateway's and the signed URLs'.
+    public static let userAgent = HTTPClientConfiguration.userAgent(version: version)
 
     public static var line: String { "batchctl \(version) (\(platform)/\(arch), \(configuration) build)" }
 }

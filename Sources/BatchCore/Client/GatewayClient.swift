@@ -1,47 +1,64 @@
-// GatewayClient: sends GatewayRequests (over HTTPTransport) with bearer auth, retries with backoff, both error
-// shapes decoded, and --dry-run printing instead of sending.
+// GatewayClient: sends GatewayRequests over the one HTTPClient (BatchHTTP) with bearer auth, retries with
+// backoff, both error shapes decoded, and --dry-run printing instead of sending.
 import BatchAPI
+import BatchHTTP
 import BatchJSONL
 import Foundation
 
-public struct ClientOptions {
+public struct ClientOptions: Sendable {
     public var baseURL: String
     public var apiKey: String?
+    /// Connecting and each stall, per request (`--timeout`).
     public var timeout: Double
     public var dryRun: Bool
     public var maxAttempts: Int
     public var backoffBase: Double
+    /// `batchctl/<version> (<os>; <arch>)`.
+    public var userAgent: String
+    public var trust: TLSTrust
+    public var proxy: ProxyConfiguration
     /// Notes for stderr ("retrying in 1.2s ...").
-    public var note: (String) -> Void
+    public var note: @Sendable (String) -> Void
     /// Where --dry-run prints requests (stdout).
-    public var dryRunOutput: (String) -> Void
+    public var dryRunOutput: @Sendable (String) -> Void
 
     public init(baseURL: String, apiKey: String?, timeout: Double = 60, dryRun: Bool = false, maxAttempts: Int = 4,
-                backoffBase: Double = 0.5, note: @escaping (String) -> Void = { _ in },
-                dryRunOutput: @escaping (String) -> Void = { _ in }) {
+                backoffBase: Double = 0.5, userAgent: String = "batchctl", trust: TLSTrust = TLSTrust(),
+                proxy: ProxyConfiguration = ProxyConfiguration(), note: @escaping @Sendable (String) -> Void = { _ in },
+                dryRunOutput: @escaping @Sendable (String) -> Void = { _ in }) {
         self.baseURL = baseURL; self.apiKey = apiKey; self.timeout = timeout; self.dryRun = dryRun
-        self.maxAttempts = maxAttempts; self.backoffBase = backoffBase; self.note = note; self.dryRunOutput = dryRunOutput
+        self.maxAttempts = maxAttempts; self.backoffBase = backoffBase; self.userAgent = userAgent; self.trust = trust
+        self.proxy = proxy; self.note = note; self.dryRunOutput = dryRunOutput
     }
 }
 
-/// A raw answer: status, headers (lower-cased names) and body.
-public struct GatewayResponse {
+/// A raw answer: status, headers and body.
+public struct GatewayResponse: Sendable {
     public var status: Int
-    public var headers: [String: String]
+    public var headers: HTTPHeaders
     public var body: [UInt8]
 }
 
-public final class GatewayClient {
+public final class GatewayClient: @unchecked Sendable {
+    // Mutable state (`cachedAccount`) is only touched by the command's own thread.
     public let options: ClientOptions
+    /// One client for every request of a command, so connections are kept alive between them.
+    let http: HTTPClient
 
     public init(options: ClientOptions) {
         self.options = options
+        http = HTTPClient(configuration: HTTPClientConfiguration(
+            userAgent: options.userAgent, stallTimeout: options.timeout, trust: options.trust, proxy: options.proxy,
+            maxConnectionsPerHost: 4))
     }
 
     /// `fw_****1234`: enough to tell keys apart, never enough to use one.
     public static func mask(_ key: String) -> String {
         key.count > 8 ? String(key.prefix(3)) + "****" + String(key.suffix(4)) : "****"
     }
+
+    /// A JSON exchange may take this long in all: ten stalls' worth, at least two minutes.
+    var totalTimeout: Double { max(120, options.timeout * 10) }
 
     // MARK: JSON requests
 
@@ -61,20 +78,20 @@ public final class GatewayClient {
     /// Like `send` but keeps status and headers (verifyApiKey reads a header).
     public func sendRaw(_ request: GatewayRequest) throws -> GatewayResponse? {
         let url = request.url(base: options.baseURL)
-        var headers = [("Accept", "application/json")]
-        if request.body != nil { headers.append(("Content-Type", "application/json")) }
+        var headers: HTTPHeaders = ["Accept": "application/json"]
+        if request.body != nil { headers["Content-Type"] = "application/json" }
         if options.dryRun {
-            printDryRun(method: request.method.rawValue, url: url, headers: headers, body: request.body?.prettyText)
+            printDryRun(method: request.method.rawValue, url: url, headers: Array(headers.map { ($0.name, $0.value) }), body: request.body?.prettyText)
             return nil
         }
-        var exchange = HTTPExchange(method: request.method.rawValue, url: url, headers: headers, stall: options.timeout)
-        if let key = options.apiKey { exchange.headers.append(("Authorization", "Bearer \(key)")) }
-        if let body = request.body { exchange.body = body.serialized() }
-        let response = try perform(exchange, idempotent: request.isIdempotent, label: "\(request.method.rawValue) \(request.path)")
+        if let key = options.apiKey { headers["Authorization"] = "Bearer \(key)" }
+        let exchange = HTTPClientRequest(request.method, url, headers: headers, body: request.body.map { [.bytes($0.serialized())] },
+                                         totalTimeout: totalTimeout)
+        let response = try perform(exchange, label: "\(request.method.rawValue) \(request.path)")
         guard (200..<300).contains(response.status) else {
             throw GatewayError(httpStatus: response.status, body: response.body)
         }
-        return response
+        return GatewayResponse(status: response.status, headers: response.headers, body: response.body)
     }
 
     func printDryRun(method: String, url: String, headers: [(String, String)], body: String?) {
@@ -85,30 +102,58 @@ public final class GatewayClient {
         options.dryRunOutput(text)
     }
 
-    /// One exchange with retries: network errors (idempotent requests only), 429 (honouring Retry-After)
-    /// and 503 are retried with exponential backoff and jitter, at most `maxAttempts` times in all.
-    func perform(_ exchange: HTTPExchange, idempotent: Bool, label: String) throws -> GatewayResponse {
+    // MARK: retries
+
+    /// Answers worth another try: for requests that may be repeated, 408, 429 and the usual transient answers
+    /// of a front end (500, 502, 503, 504); for others only 429 and 503, which say the request was not taken.
+    static func isRetryable(status: Int, idempotent: Bool) -> Bool {
+        idempotent ? [408, 429, 500, 502, 503, 504].contains(status) : status == 429 || status == 503
+    }
+
+    /// One exchange with retries, at most `maxAttempts` in all: exponential backoff with jitter, honouring
+    /// `Retry-After` (seconds or an HTTP date, capped at 60 s), a note on stderr for each. A network error is
+    /// retried for idempotent requests, and for a POST only when the request cannot have been sent.
+    /// `beforeAttempt` runs before each try (a download truncates its file there).
+    func perform(_ request: HTTPClientRequest, sink: HTTPResponseSink = .memory(limit: 256 << 20), label: String,
+                 progress: TransferProgress? = nil, beforeAttempt: () throws -> Void = {}) throws -> HTTPClientResponse {
+        let idempotent = request.method.isIdempotent
+        let backoff = Backoff(base: options.backoffBase, cap: 60)
         var attempt = 1
         while true {
+            try beforeAttempt()
             var retryAfter: Double?
-            var reason: String
+            let reason: String
             do {
-                let answer = try HTTPTransport.perform(exchange)
-                let response = GatewayResponse(status: answer.status, headers: answer.headers, body: answer.body)
-                guard response.status == 429 || response.status == 503 else { return response }
-                retryAfter = response.headers["retry-after"].flatMap(Double.init)
+                let response = try http.send(request, sink: sink, progress: progress)
+                guard Self.isRetryable(status: response.status, idempotent: idempotent), attempt < options.maxAttempts else {
+                    return response
+                }
+                retryAfter = response.headers["Retry-After"].flatMap { RetryAfter.seconds($0) }
                 reason = "HTTP \(response.status)"
-                if attempt >= options.maxAttempts { return response }
-            } catch let error as TransportError {
+            } catch let error as HTTPClientError {
+                switch error.kind {
+                case .tlsCertificate: throw ClientError(Self.certificateMessage(error, trust: options.trust))
+                case .tls: throw ClientError("TLS handshake with \(error.host) failed: \(error.reason)")
+                default: break
+                }
+                guard error.isTransient else { throw ClientError("\(label): \(error.reason)") }
+                guard (idempotent || !error.requestSent), attempt < options.maxAttempts else {
+                    throw TransportError(url: error.url, reason: error.reason)
+                }
                 reason = error.reason
-                if !idempotent || attempt >= options.maxAttempts { throw error }
             }
-            var delay = options.backoffBase * pow(2, Double(attempt - 1)) * Double.random(in: 0.8...1.2)
-            if let retryAfter { delay = max(delay, min(retryAfter, 60)) }
+            let delay = backoff.delay(attempt: attempt, retryAfter: retryAfter)
             options.note("batchctl: \(label): \(reason); retrying in \(String(format: "%.1f", delay))s (attempt \(attempt + 1) of \(options.maxAttempts))")
             Thread.sleep(forTimeInterval: delay)
             attempt += 1
         }
+    }
+
+    static func certificateMessage(_ error: HTTPClientError, trust: TLSTrust) -> String {
+        """
+        the TLS certificate of \(error.host) is not trusted: \(error.reason) (trusting \(trust.summary)).
+        If \(error.host) uses a private CA, trust it with --cacert FILE or SSL_CERT_FILE=FILE (a PEM bundle), or SSL_CERT_DIR=DIR.
+        """
     }
 
     /// Whether a gateway answers `GET /verifyApiKey` at all: any HTTP answer counts (a 401 from a gateway that

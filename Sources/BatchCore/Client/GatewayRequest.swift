@@ -1,8 +1,7 @@
 // A request to the gateway as a value: built by the endpoint functions, sent or printed by --dry-run.
 import BatchAPI
+import BatchHTTP
 import BatchJSONL
-
-public enum HTTPMethod: String, Sendable { case get = "GET", post = "POST", patch = "PATCH", delete = "DELETE", put = "PUT" }
 
 public struct GatewayRequest: Sendable {
     public var method: HTTPMethod
@@ -15,9 +14,9 @@ public struct GatewayRequest: Sendable {
         self.method = method; self.path = path; self.query = query; self.body = body
     }
 
-    /// Idempotent requests may be retried after a network error; others only when the gateway refused them
-    /// outright (429, 503), since then nothing happened.
-    public var isIdempotent: Bool { method == .get || method == .delete || method == .put }
+    /// Idempotent requests may be retried after a network error or a transient answer; others only when
+    /// they cannot have been processed (see GatewayClient.perform).
+    public var isIdempotent: Bool { method.isIdempotent }
 
     public func url(base: String) -> String {
         var url = base + path

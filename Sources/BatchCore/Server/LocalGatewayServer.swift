@@ -20,6 +20,8 @@ public struct ServerOptions: Sendable {
     public var minJobDuration: Double = 12 * 3600
     public var injectedFault: (status: Int, count: Int)?
     public var quiet = false
+    /// Sent to inference servers: `batchctl/<version> (<os>; <arch>)`.
+    public var userAgent = HTTPClientConfiguration.userAgent(version: "dev")
 
     public init(dataDir: String) { self.dataDir = dataDir }
 
@@ -65,7 +67,8 @@ public final class LocalGatewayServer: @unchecked Sendable {
             }
             do {
                 backend = try OpenAICompatibleBackend(baseURL: url, apiKey: options.inferenceAPIKey,
-                                                      requestTimeout: options.requestTimeout, maxConnections: options.concurrency)
+                                                      requestTimeout: options.requestTimeout, maxConnections: options.concurrency,
+                                                      userAgent: options.userAgent)
             } catch {
                 throw ServerStartError(description: "invalid --inference-url \(url): \(error)", isUsage: true)
             }

@@ -27,6 +27,7 @@ enum ServerCommands {
     static func options(_ c: Context) throws -> ServerOptions {
         let inv = c.invocation
         var o = ServerOptions(dataDir: dataDir(c))
+        o.userAgent = BuildInfo.userAgent
         (o.host, o.port) = try listenAddress(inv.string("listen"), command: inv.command.path)
         o.apiKey = inv.string("api-key") ?? c.environment["BATCHCTL_SERVER_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         o.account = inv.string("account-id") ?? "local"

@@ -34,7 +34,11 @@ public enum CommandTable {
         FlagSpec("no-color", doc: "Plain output without colour",
                  longDoc: "Also when NO_COLOR is set or the output is not a terminal.", group: "Global"),
         FlagSpec("timeout", value: .duration, valueName: "DURATION", doc: "Per-request timeout (default 60s)",
-                 longDoc: "Like 30s, 2m or 1h30m.", group: "Global"),
+                 longDoc: "Bounds connecting and each stall of a request, like 30s, 2m or 300ms; a JSON request also ends after ten times it (at least 2m) in all.",
+                 group: "Global"),
+        FlagSpec("cacert", value: .path, valueName: "FILE", doc: "Trust the CAs in this PEM bundle for https",
+                 longDoc: "Instead of the system store. Also $SSL_CERT_FILE, then $CURL_CA_BUNDLE; $SSL_CERT_DIR adds a folder of hashed certificates.",
+                 group: "Global"),
         FlagSpec("help", short: "h", doc: "Show help for the command", group: "Global"),
         FlagSpec("version", doc: "Print the version and exit", group: "Global"),
     ]

@@ -44,6 +44,10 @@ public final class HTTPRequestBody {
         case .chunked:
             state = .chunkSize
             contentLength = nil
+        case .untilClose:
+            // Requests always declare their framing (RFC 9112 §6.3); the parser never yields this.
+            state = .finished
+            contentLength = 0
         }
         continuePending = expectsContinue && !(contentLength == 0)
     }
@@ -88,7 +92,10 @@ public final class HTTPRequestBody {
                 return count
             case .chunkSize:
                 let line = try readFramingLine(maxLength: 4096)
-                let size = try HTTPRequestBody.parseChunkSize(line)
+                let size: Int
+                do { size = try HTTPChunked.parseSize(line) } catch let error as HTTPFieldError {
+                    throw HTTPBodyError.malformed(error.message)
+                }
                 state = size == 0 ? .trailers : .chunkData(remaining: size)
             case .chunkData(let remaining):
                 let count = try readRaw(into: base, count: min(remaining, buffer.count))
@@ -234,25 +241,5 @@ public final class HTTPRequestBody {
             case .lineTooLong: throw HTTPBodyError.malformed("chunk framing line too long")
             }
         }
-    }
-
-    /// `1*HEXDIG [ ; extensions ]`; extensions are ignored.
-    static func parseChunkSize(_ line: [UInt8]) throws -> Int {
-        var size = 0
-        var digits = 0
-        var index = 0
-        while index < line.count, let value = hexValue(line[index]) {
-            digits += 1
-            // 15 hex digits keep the size inside Int64 with room to spare.
-            guard digits <= 15 else { throw HTTPBodyError.malformed("chunk size too large") }
-            size = size << 4 | Int(value)
-            index += 1
-        }
-        guard digits > 0 else { throw HTTPBodyError.malformed("invalid chunk size") }
-        while index < line.count, line[index] == 0x20 || line[index] == 0x09 { index += 1 }
-        guard index == line.count || line[index] == UInt8(ascii: ";") else {
-            throw HTTPBodyError.malformed("invalid chunk size")
-        }
-        return size
     }
 }

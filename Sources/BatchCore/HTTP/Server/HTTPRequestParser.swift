@@ -7,13 +7,6 @@ struct HTTPRequestHead {
     var headers: HTTPHeaders
 }
 
-/// How the body of a request is delimited.
-enum HTTPBodyFraming: Equatable {
-    case none
-    case length(Int)
-    case chunked
-}
-
 enum HTTPRequestParser {
     /// Parses the head's bytes: everything before the empty line that ends it, line ends included or not.
     /// Lines may end in CRLF or a bare LF (RFC 9112 §2.2 lets recipients accept a bare LF).
@@ -71,32 +64,9 @@ enum HTTPRequestParser {
     }
 
     static func parseFields(_ lines: [UnsafeBufferPointer<UInt8>]) throws -> HTTPHeaders {
-        var headers = HTTPHeaders()
-        for line in lines {
-            if line.isEmpty { continue }
-            if line[0] == 0x20 || line[0] == 0x09 {
-                // obs-fold would let a field value hide a second field from intermediaries (RFC 9112 §5.2).
-                throw HTTPError(.badRequest, "obsolete line folding in header fields is not allowed")
-            }
-            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else {
-                throw HTTPError(.badRequest, "malformed header field: missing \":\"")
-            }
-            let name = line[..<colon]
-            // Whitespace before the colon is a classic request smuggling vector (RFC 9112 §5.1).
-            guard !name.isEmpty, name.allSatisfy(isTokenByte) else {
-                throw HTTPError(.badRequest, "malformed header field name")
-            }
-            var valueStart = colon + 1
-            var valueEnd = line.count
-            while valueStart < valueEnd, line[valueStart] == 0x20 || line[valueStart] == 0x09 { valueStart += 1 }
-            while valueEnd > valueStart, line[valueEnd - 1] == 0x20 || line[valueEnd - 1] == 0x09 { valueEnd -= 1 }
-            let value = line[valueStart..<valueEnd]
-            guard !value.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) else {
-                throw HTTPError(.badRequest, "invalid character in header field \(String(decoding: name, as: UTF8.self))")
-            }
-            headers.add(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
+        do { return try HTTPFields.parse(lines) } catch let error as HTTPFieldError {
+            throw HTTPError(.badRequest, error.message)
         }
-        return headers
     }
 
     /// The body framing of RFC 9112 §6.3 for requests, refusing the ambiguous cases that enable smuggling.
@@ -131,25 +101,5 @@ enum HTTPRequestParser {
             }
         }
         return length.map { $0 == 0 ? .none : .length($0) } ?? .none
-    }
-}
-
-@inline(__always)
-func decimalDigit(_ byte: UInt8) -> Int? {
-    byte &- UInt8(ascii: "0") < 10 ? Int(byte &- UInt8(ascii: "0")) : nil
-}
-
-/// tchar of RFC 9110 §5.6.2.
-@inline(__always)
-func isTokenByte(_ byte: UInt8) -> Bool {
-    switch byte {
-    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-        return true
-    case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
-         UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
-         UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-        return true
-    default:
-        return false
     }
 }
