@@ -292,7 +292,7 @@ final class RealInternetTests: XCTestCase {
 
     func testATimeoutBelowASecondEndsARequestThatIsNeverAnswered() {
         front.on("GET", Self.datasetPath, .hang(), repeatLast: true)
-        let (r, seconds) = Harness.timed { cli(["--timeout", "300ms", "dataset", "list"], timeout: 30) }
+        let (r, seconds) = Harness.timed { cli(["--timeout", "300ms", "dataset", "list"], timeout: 20) }
         XCTAssertEqual(r.status, 7, "no answer within 300ms, after the retries: exit 7 (killed by the test's guard if 9)\n\(r.err)")
         XCTAssertLessThan(seconds, 10, "each attempt gives up after 300 ms")
         XCTAssertGreaterThanOrEqual(front.requests("GET", Self.datasetPath).count, 1)

@@ -64,6 +64,8 @@ final class ScriptedHTTPServer {
     var url: String { "http://127.0.0.1:\(port)" }
     private let process = Process()
     private var rules: [[String: Any]] = []
+    /// Rule ids are never reused, so a rule added after `clearScript()` starts from its first answer.
+    private var nextRuleID = 1
 
     /// Starts the server; `upstream` (e.g. `LocalServer.url`) answers whatever the script does not.
     init(upstream: String? = nil) throws {
@@ -117,7 +119,8 @@ final class ScriptedHTTPServer {
 
     private func add(_ match: [String: Any], _ answers: [Answer], _ repeatLast: Bool) {
         var rule = match
-        rule["id"] = rules.count + 1
+        rule["id"] = nextRuleID
+        nextRuleID += 1
         rule["answers"] = answers.map(\.json)
         rule["repeat"] = repeatLast
         rules.append(rule)
