@@ -75,10 +75,11 @@ enum Harness {
         return Result(status: process.terminationStatus, out: out, err: err)
     }
 
-    /// Whether a program is on PATH. In CI a missing tool fails the test with a clear message; elsewhere the
-    /// test is skipped and says so.
+    /// Whether a program is on PATH (or in an sbin directory, where Debian puts nginx, which a non-root PATH
+    /// lacks). In CI a missing tool fails the test with a clear message; elsewhere the test is skipped and says so.
     static func requireTool(_ name: String, package: String? = nil) throws -> String {
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":").map(String.init)
+        for dir in path + ["/usr/sbin", "/usr/local/sbin"] {
             let path = "\(dir)/\(name)"
             if FileManager.default.isExecutableFile(atPath: path) { return path }
         }
