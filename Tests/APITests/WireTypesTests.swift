@@ -65,15 +65,46 @@ final class WireTypesTests: XCTestCase {
         XCTAssertEqual(Timestamp.string(from: date), "2026-08-30T03:48:42.645723Z")
         XCTAssertEqual(Timestamp.date(from: "2026-08-30T05:48:42+02:00")?.timeIntervalSince1970, Timestamp.date(from: "2026-08-30T03:48:42Z")?.timeIntervalSince1970)
         XCTAssertNil(Timestamp.date(from: "yesterday"))
-        XCTAssertEqual(Duration.seconds(from: "30s"), 30)
-        XCTAssertEqual(Duration.seconds(from: "2m"), 120)
-        XCTAssertEqual(Duration.seconds(from: "1h30m"), 5400)
-        XCTAssertEqual(Duration.seconds(from: "86400s"), 86400)
-        XCTAssertEqual(Duration.seconds(from: "500ms"), 0.5)
-        XCTAssertNil(Duration.seconds(from: "10"), "a bare number has no unit")
-        XCTAssertNil(Duration.seconds(from: "1x"))
-        XCTAssertEqual(Duration.wire(172800), "172800s")
-        XCTAssertEqual(Duration.human(5400), "1h30m")
+        XCTAssertEqual(DurationText.parse("30s"), .success(.seconds(30)))
+        XCTAssertEqual(DurationText.parse("2m"), .success(.seconds(120)))
+        XCTAssertEqual(DurationText.parse("1h30m"), .success(.seconds(5400)))
+        XCTAssertEqual(DurationText.parse("86400s"), .success(.seconds(86400)))
+        XCTAssertEqual(DurationText.parse("500ms"), .success(.milliseconds(500)))
+        XCTAssertEqual(DurationText.parse("10"), .failure(.malformed), "a bare number has no unit")
+        XCTAssertEqual(DurationText.parse("1x"), .failure(.malformed))
+        XCTAssertEqual(DurationText.wire(172800), "172800s")
+        XCTAssertEqual(DurationText.human(5400), "1h30m")
+    }
+
+    func testDurationsBelowASecondAreExact() {
+        XCTAssertEqual(DurationText.parse("300ms"), .success(.milliseconds(300)))
+        XCTAssertEqual(DurationText.parse("0.3s"), .success(.milliseconds(300)))
+        XCTAssertEqual(DurationText.parse("1.5s"), .success(.milliseconds(1500)))
+        XCTAssertEqual(DurationText.seconds(.milliseconds(300)), 0.3)
+        XCTAssertEqual(DurationText.wire(DurationText.seconds(.milliseconds(300))), "0.3s")
+    }
+
+    func testDurationsThatAreNotPositiveAreRefusedAsSuch() {
+        for text in ["-5m", "-1s", "-0.5s", "0s", "0ms", "0h0m", "-0s", "0.0000000001s"] {
+            XCTAssertEqual(DurationText.parse(text), .failure(.notPositive), text)
+        }
+        XCTAssertEqual(DurationText.parse("-"), .failure(.malformed))
+        XCTAssertEqual(DurationText.parse("-5x"), .failure(.malformed))
+        XCTAssertEqual(DurationText.Problem.notPositive.description, "must be positive")
+    }
+
+    func testAbsurdDurationsAreRefusedWithTheLimitNotATrap() {
+        XCTAssertEqual(DurationText.parse("36500d"), .success(DurationText.limit))
+        XCTAssertEqual(DurationText.parse("36500d1ms"), .failure(.tooLong))
+        for text in ["99999999999999999999s", "9223372036854775808s", String(repeating: "9", count: 400) + "d", "36501d"] {
+            XCTAssertEqual(DurationText.parse(text), .failure(.tooLong), text)
+        }
+        XCTAssertEqual(DurationText.Problem.tooLong.description, "must be at most 36500d (100 years)")
+        // The limit in nanoseconds fits an Int64, so any later conversion to nanoseconds is safe.
+        let (seconds, _) = DurationText.limit.components
+        XCTAssertLessThan(seconds, Int64.max / 1_000_000_000)
+        XCTAssertEqual(DurationText.human(.infinity), DurationText.human(DurationText.seconds(DurationText.limit)))
+        XCTAssertEqual(DurationText.human(.nan), "0ms")
     }
 
     func testBothErrorShapesDecode() {

@@ -98,8 +98,8 @@ final class CommandTableTests: XCTestCase {
 
     func testConnectionFlagsPassedToCompleteAreGlobalFlags() {
         let globals = Set(CommandTable.globalFlags.map(\.name))
-        for name in CompletionModel.connectionFlags {
-            XCTAssertTrue(globals.contains(name), "--\(name) is passed on to __complete but is not a global flag")
+        for flag in CompletionModel.connectionFlags {
+            XCTAssertTrue(globals.contains(flag.rawValue), "--\(flag.rawValue) is passed on to __complete but is not a global flag")
         }
         XCTAssertNotNil(CommandTable.command(id: "__complete"), "the scripts call `batchctl __complete`")
     }
@@ -113,7 +113,7 @@ final class CommandTableTests: XCTestCase {
                 XCTAssertTrue(man.contains("\\fB" + ManPage.code("--" + flag.name) + "\\fR"), "\(place) --\(flag.name) is not in the man page")
                 for (shell, script) in scripts {
                     // fish names flags without dashes (-l name); bash and zsh spell them out.
-                    let spelled = shell == "fish" ? "-l \(flag.name) " : "--\(flag.name)"
+                    let spelled = shell == .fish ? "-l \(flag.name) " : "--\(flag.name)"
                     XCTAssertTrue(script.contains(spelled), "\(place) --\(flag.name) is not in the \(shell) completion")
                 }
             }
@@ -129,7 +129,7 @@ final class CommandTableTests: XCTestCase {
             for shell in CommandTable.shells {
                 // The scripts list hidden value flags once, in `valued`, so that the walk skips their values.
                 let offering = Completion.script(for: shell).split(separator: "\n").filter { !$0.contains("valued") }
-                let spelled = shell == "fish" ? "-l \(name) " : "--\(name)"
+                let spelled = shell == .fish ? "-l \(name) " : "--\(name)"
                 XCTAssertFalse(offering.contains { $0.contains(spelled) }, "hidden --\(name) is offered by the \(shell) completion")
             }
         }

@@ -60,6 +60,30 @@ final class ParserAndConfigTests: XCTestCase {
         }
     }
 
+    /// An absurd --timeout is a usage error naming the limit (it used to trap in the socket code), a negative
+    /// one says so (it used to read as flags -5 -m), and one below a second works.
+    func testTimeoutDurationsAreCheckedAtTheCommandLine() {
+        var r = Harness.run(["--timeout", "99999999999999999999s", "dataset", "list", "--server", "http://127.0.0.1:9"])
+        XCTAssertEqual(r.status, 2, r.err)
+        XCTAssertTrue(r.err.contains("invalid value '99999999999999999999s' for --timeout: must be at most 36500d (100 years)"), r.err)
+        XCTAssertFalse(r.err.contains("Fatal error") || r.err.contains("Backtrace"), r.err)
+        r = Harness.run(["--timeout", "99999999999999999999s", "dataset", "list", "--server", "http://127.0.0.1:9", "-a", "acct"])
+        XCTAssertEqual(r.status, 2, "with an account the request would be sent: \(r.err)")
+
+        r = Harness.run(["--timeout", "-5m", "dataset", "list", "--server", "http://127.0.0.1:9"])
+        XCTAssertEqual(r.status, 2, r.err)
+        XCTAssertTrue(r.err.contains("invalid value '-5m' for --timeout: must be positive"), r.err)
+        XCTAssertFalse(r.err.contains("needs a value"), r.err)
+
+        r = Harness.run(["--timeout", "0s", "dataset", "list", "--server", "http://127.0.0.1:9"])
+        XCTAssertEqual(r.status, 2, r.err)
+        XCTAssertTrue(r.err.contains("invalid value '0s' for --timeout: must be positive"), r.err)
+
+        r = Harness.run(["--timeout", "300ms", "dataset", "list", "--server", "http://127.0.0.1:9", "-a", "acct", "--dry-run"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.hasPrefix("GET http://127.0.0.1:9/v1/accounts/acct/datasets"), r.out)
+    }
+
     func testFlagsAnywhereCombinedShortsAndLastWins() {
         var r = Harness.run(["-qo", "json", "dataset", "get", "x", "--dry-run", "-a", "a1"])
         XCTAssertEqual(r.status, 0, r.err)

@@ -155,20 +155,63 @@ public enum Timestamp {
     }
 }
 
-/// Durations: protojson's `"86400s"` on the wire, and the friendlier `1h30m` / `2m` / `30s` / `500ms` on the
-/// command line.
-public enum Duration {
-    /// Parses `86400s`, `1.5s`, `2m`, `1h30m`, `500ms`, `1d`; nil when malformed or negative.
-    public static func seconds(from text: String) -> Double? {
+/// Durations as text: protojson's `"86400s"` on the wire, and the friendlier `1h30m` / `2m` / `30s` / `300ms` on
+/// the command line. Not named `Duration`: that is Swift's own type, which `parse` returns.
+public enum DurationText {
+    /// The longest duration accepted anywhere, 36500 days (100 years): far beyond any timeout, poll interval or
+    /// job window, and small enough to fit in Int64 nanoseconds (which hold about 292 years), so converting a
+    /// parsed duration to nanoseconds, a `timeval`, a `Date` or a `DispatchTime` can never overflow.
+    public static let limit: Duration = .seconds(limitSeconds)
+    static let limitSeconds: Int64 = 36_500 * 86_400
+    public static let limitText = "36500d (100 years)"
+
+    /// Why a text is not a duration; `description` is the message a user sees after the flag's name.
+    public enum Problem: Error, Equatable, Sendable, CustomStringConvertible {
+        case malformed
+        case notPositive
+        case tooLong
+
+        public var description: String {
+            switch self {
+            case .malformed: return "expected a duration like 30s, 2m, 1h30m or 300ms"
+            case .notPositive: return "must be positive"
+            case .tooLong: return "must be at most \(DurationText.limitText)"
+            }
+        }
+    }
+
+    /// Parses `86400s`, `1.5s`, `2m`, `1h30m`, `300ms`, `1d`. Zero and negative durations (`-5m`) are
+    /// `.notPositive`: no caller has a meaning for them, and 0 used to mean "no timeout" deep in the socket
+    /// code. Anything above `limit` is `.tooLong`, however many digits it has.
+    public static func parse(_ text: String) -> Result<Duration, Problem> {
+        if text.hasPrefix("-") {
+            return seconds(String(text.dropFirst())) == nil ? .failure(.malformed) : .failure(.notPositive)
+        }
+        guard let total = seconds(text) else { return .failure(.malformed) }
+        // Compared as a Double first (an absurd count of digits is +infinity here, never a trap).
+        guard total <= Double(limitSeconds) else { return .failure(.tooLong) }
+        let nanoseconds = Int64((total * 1e9).rounded())
+        guard nanoseconds > 0 else { return .failure(.notPositive) }
+        return .success(.nanoseconds(nanoseconds))
+    }
+
+    /// A parsed duration in seconds (exact to the nanosecond for anything `parse` returns).
+    public static func seconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+
+    /// The sum of the text's number-unit pairs in seconds, unbounded; nil when malformed.
+    private static func seconds(_ text: String) -> Double? {
         var total = 0.0
         var number = ""
         var sawUnit = false
-        var chars = Array(text)
+        let chars = Array(text)
         if chars.isEmpty { return nil }
         var i = 0
         while i < chars.count {
             let c = chars[i]
-            if c.isNumber || c == "." { number.append(c); i += 1; continue }
+            if c.isASCII, c.isNumber || c == "." { number.append(c); i += 1; continue }
             guard let value = Double(number) else { return nil }
             var unit = String(c)
             if c == "m", i + 1 < chars.count, chars[i + 1] == "s" { unit = "ms"; i += 1 }
@@ -185,7 +228,6 @@ public enum Duration {
             i += 1
         }
         if !number.isEmpty { return nil }  // a bare number has no unit: refuse rather than guess
-        chars.removeAll()
         return sawUnit ? total : nil
     }
 
@@ -197,6 +239,8 @@ public enum Duration {
 
     /// A short human form: `1h30m`, `2m5s`, `12s`, `850ms`.
     public static func human(_ seconds: Double) -> String {
+        // Clamped so that no value, however odd, can trap in the Int conversions below.
+        let seconds = seconds.isNaN ? 0 : min(max(seconds, 0), Double(limitSeconds))
         if seconds < 1 { return "\(Int((seconds * 1000).rounded()))ms" }
         var s = Int(seconds.rounded())
         let h = s / 3600; s %= 3600

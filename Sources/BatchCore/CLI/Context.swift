@@ -6,6 +6,8 @@ import Foundation
 
 public final class Context {
     public let invocation: Invocation
+    /// The global flags, typed; each command's own flags come as its arguments (Parse/Arguments.swift).
+    public let global: GlobalArguments
     public let streams: IOStreams
     public let environment: [String: String]
     public let home: String
@@ -15,15 +17,18 @@ public final class Context {
         self.streams = streams
         self.environment = environment
         self.home = environment["HOME"] ?? NSHomeDirectory()
-        streams.quiet = invocation.has("quiet")
-        if invocation.has("no-color") || environment["NO_COLOR"] != nil { streams.colorAllowed = false }
+        let flags = FlagReader(invocation)
+        global = GlobalArguments(flags)
+        assert(flags.problems.isEmpty, flags.problems.joined(separator: "\n"))
+        streams.quiet = global.quiet
+        if global.noColor || environment["NO_COLOR"] != nil { streams.colorAllowed = false }
     }
 
-    public lazy var settingsResult: Result<Settings, Error> = Result { try Settings.resolve(invocation, environment: environment, home: home) }
+    public lazy var settingsResult: Result<Settings, Error> = Result { [global] in try Settings.resolve(global, environment: environment, home: home) }
     public func settings() throws -> Settings { try settingsResult.get() }
 
-    public var dryRun: Bool { invocation.has("dry-run") }
-    public var format: OutputFormat? { invocation.string("output").flatMap(OutputFormat.init(rawValue:)) }
+    public var dryRun: Bool { global.dryRun }
+    public var format: OutputFormat? { global.output }
 
     private var _client: GatewayClient?
     private var _account: String?
@@ -32,12 +37,12 @@ public final class Context {
     public func client() throws -> GatewayClient {
         if let _client { return _client }
         let s = try settings()
-        if s.local, invocation.string("server") == nil, !dryRun { try LocalGateway.ensureRunning(context: self) }
+        if s.local, global.server == nil, !dryRun { try LocalGateway.ensureRunning(context: self) }
         let streams = self.streams
         let retryBase = environment["BATCHCTL_RETRY_BASE"].flatMap(Double.init) ?? 0.5
         let client = GatewayClient(options: ClientOptions(
             baseURL: s.baseURL, apiKey: s.apiKey, timeout: s.timeout, dryRun: dryRun, backoffBase: retryBase,
-            userAgent: BuildInfo.userAgent, trust: TLSTrust.from(environment: environment, caFile: invocation.string("cacert")),
+            userAgent: BuildInfo.userAgent, trust: TLSTrust.from(environment: environment, caFile: global.caFile),
             proxy: ProxyConfiguration.from(environment: environment),
             note: { streams.note($0) }, dryRunOutput: { streams.print($0, terminator: "") }))
         _client = client

@@ -11,7 +11,7 @@ public struct ServerOptions: Sendable {
     public var dataDir: String
     public var apiKey: String?
     public var account = "local"
-    public var backend = "echo"
+    public var backend: Backend = .echo
     public var inferenceURL: String?
     public var inferenceAPIKey: String?
     public var modelMap: [String] = []
@@ -24,6 +24,13 @@ public struct ServerOptions: Sendable {
     public var userAgent = HTTPClientConfiguration.userAgent(version: "dev")
 
     public init(dataDir: String) { self.dataDir = dataDir }
+
+    /// What runs the rows: `echo`, the built-in deterministic model (no network), or `openai`, any
+    /// OpenAI-compatible /v1/chat/completions server at `inferenceURL`. The raw value is the `--backend` name.
+    public enum Backend: String, CaseIterable, Sendable {
+        case echo
+        case openai
+    }
 
     public static func isLoopback(_ host: String) -> Bool {
         host == "127.0.0.1" || host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
@@ -60,8 +67,8 @@ public final class LocalGatewayServer: @unchecked Sendable {
         }
         let backend: InferenceBackend
         switch options.backend {
-        case "echo": backend = EchoBackend()
-        case "openai":
+        case .echo: backend = EchoBackend()
+        case .openai:
             guard let url = options.inferenceURL else {
                 throw ServerStartError(description: "--backend openai needs --inference-url (e.g. http://127.0.0.1:8000/v1)", isUsage: true)
             }
@@ -72,7 +79,6 @@ public final class LocalGatewayServer: @unchecked Sendable {
             } catch {
                 throw ServerStartError(description: "invalid --inference-url \(url): \(error)", isUsage: true)
             }
-        default: throw ServerStartError(description: "unknown backend \(options.backend)", isUsage: true)
         }
         var runner = RunnerOptions()
         do { runner.modelMap = try ModelMap(rules: options.modelMap) } catch {

@@ -48,16 +48,16 @@ enum DatasetCommands {
 
     // MARK: create / upload
 
-    static func create(_ c: Context) throws {
+    static func create(_ c: Context, _ args: DatasetCreateArguments) throws {
         let id = c.invocation.positional(0)!
         if let problem = ResourceID.problem(id) { throw CLIError.usage("invalid dataset id '\(id)': \(problem)", command: "dataset create") }
         let file = c.invocation.positional(1)
-        _ = try createDataset(c, id: id, file: file, displayName: c.invocation.string("display-name"),
-                              format: c.invocation.string("format"), validate: !c.invocation.has("no-validate"), render: true)
+        _ = try createDataset(c, id: id, file: file, displayName: args.displayName, format: args.format,
+                              validate: args.validate, render: true)
     }
 
     /// Creates dataset `id` (from `file` when given): validate, create, upload, wait for READY.
-    static func createDataset(_ c: Context, id: String, file: String?, displayName: String?, format: String?,
+    static func createDataset(_ c: Context, id: String, file: String?, displayName: String?, format: DatasetFileFormat?,
                               validate: Bool, render: Bool) throws -> ResourceName {
         var staged: StagedFile?
         if let file { staged = try stage(c, file: file, validate: validate) }
@@ -68,11 +68,11 @@ enum DatasetCommands {
         if let staged {
             dataset.source = ("userUploaded", .object([]))
             dataset.exampleCount = Int64(staged.rows)
-            dataset.format = format?.uppercased() ?? staged.format
+            dataset.format = format?.wireName ?? staged.format
         } else {
             // An empty dataset to upload into later: the gateway still wants an example count.
             dataset.source = ("userUploaded", .object([]))
-            if let format { dataset.format = format.uppercased() }
+            if let format { dataset.format = format.wireName }
         }
         var body: [(String, JSONValue)] = []
         if !dataset.displayName.isEmpty { body.append(("displayName", .string(dataset.displayName))) }
@@ -90,9 +90,9 @@ enum DatasetCommands {
         return name
     }
 
-    static func upload(_ c: Context) throws {
+    static func upload(_ c: Context, _ args: DatasetUploadArguments) throws {
         let name = try c.resourceName(c.invocation.positional(0)!, .dataset, what: "dataset")
-        let staged = try stage(c, file: c.invocation.positional(1)!, validate: !c.invocation.has("no-validate"))
+        let staged = try stage(c, file: c.invocation.positional(1)!, validate: args.validate)
         try c.client().send(Endpoints.updateDataset(name, fields: .object([
             ("exampleCount", .string(String(staged.rows))), ("format", .string(staged.format))])))
         try upload(c, name: name, staged: staged)
@@ -191,26 +191,25 @@ enum DatasetCommands {
         if let d = try c.client().send(Endpoints.getDataset(name)) { c.render([d], kind: .dataset, isList: false) }
     }
 
-    static func list(_ c: Context) throws {
+    static func list(_ c: Context, _ args: ListArguments) throws {
         let account = try c.account()
-        let items = try Listing.all(c, itemsKey: "datasets") { Endpoints.listDatasets(account: account, query: $0) }
+        let items = try Listing.all(c, args, itemsKey: "datasets") { Endpoints.listDatasets(account: account, query: $0) }
         if let items { Listing.output(c, items, kind: .dataset) }
     }
 
-    static func delete(_ c: Context) throws {
+    static func delete(_ c: Context, _ args: DeleteArguments) throws {
         let name = try c.resourceName(c.invocation.positional(0)!, .dataset, what: "dataset")
         let client = try c.client()
         guard try client.send(Endpoints.deleteDataset(name)) != nil else { return }
-        if c.invocation.has("wait") { try Listing.waitUntilGone(c, Endpoints.getDataset(name)) }
+        if args.wait { try Listing.waitUntilGone(c, Endpoints.getDataset(name)) }
         c.streams.note("deleted \(name)")
     }
 
     // MARK: download
 
-    static func download(_ c: Context) throws {
+    static func download(_ c: Context, _ args: DatasetDownloadArguments) throws {
         let name = try c.resourceName(c.invocation.positional(0)!, .dataset, what: "dataset")
-        let paths = try downloadDataset(c, name: name, into: c.invocation.string("output-dir") ?? ".",
-                                        lineage: c.invocation.has("download-lineage"))
+        let paths = try downloadDataset(c, name: name, into: args.outputDir, lineage: args.lineage)
         for p in paths { c.streams.print(p) }
     }
 

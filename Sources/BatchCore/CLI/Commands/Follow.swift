@@ -35,7 +35,7 @@ enum Follow {
                 c.streams.note("\(Timestamp.now().prefix(19))Z \(name.id): \(JobState.short(job.state)) \(counts(job))")
             }
             if stalled, !warnedStall, !live {
-                c.streams.note("warning: \(name.id) has made no progress for \(BatchAPI.Duration.human(now.timeIntervalSince(lastProgress!.0)))")
+                c.streams.note("warning: \(name.id) has made no progress for \(DurationText.human(now.timeIntervalSince(lastProgress!.0)))")
                 warnedStall = true
             }
             lastState = job.state
@@ -55,7 +55,7 @@ enum Follow {
                 let left = timeout - now.timeIntervalSince(start)
                 if left <= 0 {
                     if live { c.streams.progress("\r\u{1B}[K") }
-                    throw CLIError.waitTimedOut("\(name.id) is still \(JobState.short(job.state)) after \(BatchAPI.Duration.human(timeout)) (\(counts(job)))")
+                    throw CLIError.waitTimedOut("\(name.id) is still \(JobState.short(job.state)) after \(DurationText.human(timeout)) (\(counts(job)))")
                 }
                 sleep = min(sleep, left)
             }
@@ -82,10 +82,10 @@ enum Follow {
                 let rate = Double(done) / span
                 line += String(format: " %.0f rows/s", rate)
                 let left = Double(p.totalInputRequests - p.totalProcessedRequests)
-                if left > 0 { line += " ETA \(BatchAPI.Duration.human(left / rate))" }
+                if left > 0 { line += " ETA \(DurationText.human(left / rate))" }
             }
         }
-        line += " elapsed \(BatchAPI.Duration.human(elapsed))"
+        line += " elapsed \(DurationText.human(elapsed))"
         if stalled { line += " (no progress lately)" }
         return line
     }

@@ -5,45 +5,28 @@ import BatchJSONL
 import Foundation
 
 enum JobCommands {
-    static func create(_ c: Context) throws {
-        let inv = c.invocation
-        let path = inv.command.path
-        if let id = inv.string("job-id"), let problem = ResourceID.problem(id) {
-            throw CLIError.usage("invalid job id '\(id)': \(problem)", command: path)
-        }
-        if inv.has("download"), !inv.has("wait") { throw CLIError.usage("--download needs --wait", command: path) }
-        if inv.has("input-file"), inv.has("input-dataset-id") {
-            throw CLIError.usage("--input-file and --input-dataset-id both name the input; give one", command: path)
-        }
-        let continuing = inv.has("continue-from")
-        if !continuing {
-            if inv.string("model") == nil { throw CLIError.usage("missing --model (or --continue-from)", command: path) }
-            if !inv.has("input-dataset-id"), !inv.has("input-file") {
-                throw CLIError.usage("missing --input-dataset-id (or --input-file, or --continue-from)", command: path)
-            }
-        }
-
+    static func create(_ c: Context, _ args: JobCreateArguments) throws {
         var job = BatchInferenceJob()
-        job.displayName = inv.string("display-name") ?? ""
-        job.model = inv.string("model") ?? ""
-        if let d = inv.string("input-dataset-id") { job.inputDatasetId = try c.resourceName(d, .dataset, what: "input dataset").description }
-        if let x = inv.string("output-dataset-id") { job.outputDatasetId = try c.resourceName(x, .dataset, what: "output dataset").description }
-        if let from = inv.string("continue-from") { job.continuedFromJobName = try c.resourceName(from, .batchInferenceJob, what: "job").description }
+        job.displayName = args.displayName ?? ""
+        job.model = args.model ?? ""
+        if let d = args.inputDatasetID { job.inputDatasetId = try c.resourceName(d, .dataset, what: "input dataset").description }
+        if let x = args.outputDatasetID { job.outputDatasetId = try c.resourceName(x, .dataset, what: "output dataset").description }
+        if let from = args.continueFrom { job.continuedFromJobName = try c.resourceName(from, .batchInferenceJob, what: "job").description }
         var params = InferenceParameters()
         var anyParam = false
-        if let v = inv.integer("max-tokens") { params.maxTokens = try int32(v, "max-tokens", c); anyParam = true }
-        if let v = inv.number("temperature") { params.temperature = Float(v); anyParam = true }
-        if let v = inv.number("top-p") { params.topP = Float(v); anyParam = true }
-        if let v = inv.integer("top-k") { params.topK = try int32(v, "top-k", c); anyParam = true }
-        if let v = inv.integer("n") { params.n = try int32(v, "n", c); anyParam = true }
-        if let v = inv.json("extra-body") { params.extraBody = v.compactText; anyParam = true }
+        if let v = args.maxTokens { params.maxTokens = v; anyParam = true }
+        if let v = args.temperature { params.temperature = v; anyParam = true }
+        if let v = args.topP { params.topP = v; anyParam = true }
+        if let v = args.topK { params.topK = v; anyParam = true }
+        if let v = args.n { params.n = v; anyParam = true }
+        if let v = args.extraBody { params.extraBody = v.compactText; anyParam = true }
         if anyParam { job.inferenceParameters = params }
-        if let p = inv.string("precision") { job.precision = p }
-        job.systemPrompt = inv.string("system-prompt") ?? ""
-        if let d = inv.duration("max-job-duration") { job.maxJobDuration = BatchAPI.Duration.wire(d) }
+        if let p = args.precision { job.precision = p }
+        job.systemPrompt = args.systemPrompt ?? ""
+        if let d = args.maxJobDuration { job.maxJobDuration = DurationText.wire(DurationText.seconds(d)) }
 
-        let jobID = inv.string("job-id")
-        if let file = inv.string("input-file") {
+        let jobID = args.jobID
+        if let file = args.inputFile {
             let datasetID = inputDatasetID(jobID: jobID)
             let name = try DatasetCommands.createDataset(c, id: datasetID, file: file, displayName: nil, format: nil,
                                                          validate: true, render: false)
@@ -54,14 +37,14 @@ enum JobCommands {
         let account = try c.account()
         guard let created = try c.client().send(Endpoints.createJob(account: account, id: jobID, job: job.createBody)) else { return }
         let createdJob = try BatchInferenceJob(json: created)
-        guard inv.has("wait") else {
+        guard args.wait else {
             c.render([created], kind: .batchInferenceJob, isList: false)
             return
         }
         c.streams.note("created \(createdJob.name)")
         let name = try c.resourceName(createdJob.name, .batchInferenceJob, what: "job")
         let final = try Follow.run(c, name: name, interval: 2, timeout: nil, exitContract: true, afterEnd: { job in
-            if let dir = inv.string("download"), !job.outputDatasetId.isEmpty,
+            if let dir = args.download, !job.outputDatasetId.isEmpty,
                let output = ResourceName(job.outputDatasetId, kind: .dataset) {
                 do {
                     let paths = try DatasetCommands.downloadDataset(c, name: output, into: dir, lineage: false)
@@ -84,33 +67,26 @@ enum JobCommands {
         return "input-" + String((0..<8).map { _ in letters.randomElement()! })
     }
 
-    static func int32(_ v: Int, _ flag: String, _ c: Context) throws -> Int32 {
-        guard let n = Int32(exactly: v), n >= 0 else {
-            throw CLIError.usage("invalid value '\(v)' for --\(flag): expected a non-negative 32-bit integer", command: c.invocation.command.path)
-        }
-        return n
-    }
-
-    static func get(_ c: Context) throws {
+    static func get(_ c: Context, _ args: JobGetArguments) throws {
         let name = try c.resourceName(c.invocation.positional(0)!, .batchInferenceJob, what: "job")
-        if c.invocation.has("watch") {
+        if args.watch {
             _ = try Follow.run(c, name: name, interval: 2, timeout: nil, exitContract: false, afterEnd: { _ in })
             return
         }
         if let j = try c.client().send(Endpoints.getJob(name)) { c.render([j], kind: .batchInferenceJob, isList: false) }
     }
 
-    static func list(_ c: Context) throws {
+    static func list(_ c: Context, _ args: ListArguments) throws {
         let account = try c.account()
-        let items = try Listing.all(c, itemsKey: "batchInferenceJobs") { Endpoints.listJobs(account: account, query: $0) }
+        let items = try Listing.all(c, args, itemsKey: "batchInferenceJobs") { Endpoints.listJobs(account: account, query: $0) }
         if let items { Listing.output(c, items, kind: .batchInferenceJob) }
     }
 
-    static func delete(_ c: Context) throws {
+    static func delete(_ c: Context, _ args: DeleteArguments) throws {
         let name = try c.resourceName(c.invocation.positional(0)!, .batchInferenceJob, what: "job")
         let client = try c.client()
         guard try client.send(Endpoints.deleteJob(name)) != nil else { return }
-        if c.invocation.has("wait") { try Listing.waitUntilGone(c, Endpoints.getJob(name)) }
+        if args.wait { try Listing.waitUntilGone(c, Endpoints.getJob(name)) }
         c.streams.note("deleted \(name)")
     }
 
@@ -126,11 +102,9 @@ enum JobCommands {
         }
     }
 
-    static func wait(_ c: Context) throws {
+    static func wait(_ c: Context, _ args: JobWaitArguments) throws {
         let name = try c.resourceName(c.invocation.positional(0)!, .batchInferenceJob, what: "job")
-        let interval = c.invocation.duration("interval") ?? 5
-        if interval <= 0 { throw CLIError.usage("--interval must be positive", command: c.invocation.command.path) }
-        _ = try Follow.run(c, name: name, interval: interval, timeout: c.invocation.duration("timeout"), exitContract: true,
-                           afterEnd: { _ in })
+        _ = try Follow.run(c, name: name, interval: DurationText.seconds(args.interval), timeout: args.timeout.map(DurationText.seconds),
+                           exitContract: true, afterEnd: { _ in })
     }
 }

@@ -6,18 +6,16 @@ import Foundation
 
 enum Listing {
     /// Every item across pages (or one page with --no-paginate, or up to --limit); nil under --dry-run.
-    static func all(_ c: Context, itemsKey: String, request: ([(String, String)]) -> GatewayRequest) throws -> [JSONValue]? {
-        let inv = c.invocation
-        let limit = inv.integer("limit")
-        if let limit, limit < 1 { throw CLIError.usage("--limit must be at least 1", command: inv.command.path) }
-        if let size = inv.integer("page-size"), size < 1 { throw CLIError.usage("--page-size must be at least 1", command: inv.command.path) }
+    static func all(_ c: Context, _ args: ListArguments, itemsKey: String,
+                    request: ([(String, String)]) -> GatewayRequest) throws -> [JSONValue]? {
+        let limit = args.limit
         var query: [(String, String)] = []
-        if let f = inv.string("filter") { query.append(("filter", f)) }
-        if let o = inv.string("order-by") { query.append(("orderBy", o)) }
-        var pageSize = inv.integer("page-size")
+        if let f = args.filter { query.append(("filter", f)) }
+        if let o = args.orderBy { query.append(("orderBy", o)) }
+        var pageSize = args.pageSize
         if pageSize == nil, let limit, limit < 200 { pageSize = limit }
         if let pageSize { query.append(("pageSize", String(pageSize))) }
-        var token = inv.string("page-token")
+        var token = args.pageToken
         var items: [JSONValue] = []
         let client = try c.client()
         while true {
@@ -27,7 +25,7 @@ enum Listing {
             let page = try ListPage(json: answer, itemsKey: itemsKey)
             items += page.items
             if let limit, items.count >= limit { return Array(items.prefix(limit)) }
-            if inv.has("no-paginate") {
+            if !args.paginate {
                 if !page.nextPageToken.isEmpty { c.streams.note("next page: --page-token \(page.nextPageToken)") }
                 return items
             }
@@ -86,7 +84,7 @@ final class ProgressBar: @unchecked Sendable {
             let width = 24
             let filled = Int(fraction * Double(width))
             line += "/\(ProgressBar.bytes(total)) [" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "]"
-            if rate > 0, done < total { line += " ETA \(BatchAPI.Duration.human(Double(total - done) / rate))" }
+            if rate > 0, done < total { line += " ETA \(DurationText.human(Double(total - done) / rate))" }
         }
         line += " \(ProgressBar.bytes(Int64(rate)))/s"
         streams.progress(line)

@@ -12,7 +12,7 @@ enum MiscCommands {
     }
 
     static func completion(_ c: Context) throws {
-        guard let shell = c.invocation.positional(0), CommandTable.shells.contains(shell) else {
+        guard let shell = c.invocation.positional(0).flatMap(Shell.init(rawValue:)) else {
             throw CLIError.usage("unknown shell '\(c.invocation.positional(0) ?? "")': expected bash, zsh or fish", command: "completion")
         }
         c.streams.print(Completion.script(for: shell), terminator: "")

@@ -4,32 +4,30 @@ import BatchClient
 import Foundation
 
 public enum Batchctl {
-    typealias Command = (Context) throws -> Void
-
     /// Every command id of the table, bound to its implementation (a test checks none is missing).
     static let implementations: [String: Command] = [
-        "dataset.create": DatasetCommands.create,
-        "dataset.upload": DatasetCommands.upload,
-        "dataset.get": DatasetCommands.get,
-        "dataset.list": DatasetCommands.list,
-        "dataset.delete": DatasetCommands.delete,
-        "dataset.download": DatasetCommands.download,
-        "dataset.validate": DatasetCommands.validate,
-        "batch-inference-job.create": JobCommands.create,
-        "batch-inference-job.get": JobCommands.get,
-        "batch-inference-job.list": JobCommands.list,
-        "batch-inference-job.delete": JobCommands.delete,
-        "batch-inference-job.cancel": JobCommands.cancel,
-        "batch-inference-job.wait": JobCommands.wait,
-        "server": ServerCommands.foreground,
-        "server.start": ServerCommands.start,
-        "server.stop": ServerCommands.stop,
-        "server.status": ServerCommands.status,
-        "completion": MiscCommands.completion,
-        "man": MiscCommands.man,
-        "version": MiscCommands.version,
-        "help": MiscCommands.help,
-        "__complete": MiscCommands.complete,
+        "dataset.create": Command(DatasetCommands.create),
+        "dataset.upload": Command(DatasetCommands.upload),
+        "dataset.get": Command(DatasetCommands.get),
+        "dataset.list": Command(DatasetCommands.list),
+        "dataset.delete": Command(DatasetCommands.delete),
+        "dataset.download": Command(DatasetCommands.download),
+        "dataset.validate": Command(DatasetCommands.validate),
+        "batch-inference-job.create": Command(JobCommands.create),
+        "batch-inference-job.get": Command(JobCommands.get),
+        "batch-inference-job.list": Command(JobCommands.list),
+        "batch-inference-job.delete": Command(JobCommands.delete),
+        "batch-inference-job.cancel": Command(JobCommands.cancel),
+        "batch-inference-job.wait": Command(JobCommands.wait),
+        "server": Command(ServerCommands.foreground),
+        "server.start": Command(ServerCommands.start),
+        "server.stop": Command(ServerCommands.stop),
+        "server.status": Command(ServerCommands.status),
+        "completion": Command(MiscCommands.completion),
+        "man": Command(MiscCommands.man),
+        "version": Command(MiscCommands.version),
+        "help": Command(MiscCommands.help),
+        "__complete": Command(MiscCommands.complete),
     ]
 
     public static func isImplemented(_ id: String) -> Bool { implementations[id] != nil }
@@ -43,19 +41,43 @@ public enum Batchctl {
                 streams.print(Help.text(for: topic), terminator: "")
                 return ExitStatus.success
             }
-            if invocation.has("version") {
+            if context.global.version {
                 streams.print(BuildInfo.line)
                 return ExitStatus.success
             }
             guard let command = implementations[invocation.command.id] else {
                 throw CLIError.failure("'\(invocation.command.path)' is not implemented yet")
             }
-            try command(context)
+            try command.run(context)
             return ExitStatus.success
         } catch {
             let (status, message) = ExitStatus.of(error)
             if let message { streams.error("batchctl: error: \(message)") }
             return status
         }
+    }
+}
+
+/// One command's implementation, and the arguments type it reads its own flags with.
+struct Command {
+    /// Decodes the command's arguments with `flags` and drops them: ArgumentsTests audits the reads.
+    let decode: (FlagReader) throws -> Void
+    let run: (Context) throws -> Void
+
+    /// A command with flags of its own: `body` gets them typed.
+    init<Arguments: CommandArguments>(_ body: @escaping (Context, Arguments) throws -> Void) {
+        decode = { _ = try Arguments($0) }
+        run = { c in
+            let flags = FlagReader(c.invocation)
+            let arguments = Result { try Arguments(flags) }
+            assert(flags.problems.isEmpty, flags.problems.joined(separator: "\n"))
+            try body(c, arguments.get())
+        }
+    }
+
+    /// A command with only the global flags.
+    init(_ body: @escaping (Context) throws -> Void) {
+        decode = { _ in }
+        run = body
     }
 }

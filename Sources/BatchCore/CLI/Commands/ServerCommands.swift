@@ -7,8 +7,9 @@ import BatchServer
 import Foundation
 
 enum ServerCommands {
-    static func dataDir(_ c: Context) -> String {
-        if let d = c.invocation.string("data-dir") { return d }
+    /// `--data-dir` when given, else the XDG default.
+    static func dataDir(_ flag: String?, _ c: Context) -> String {
+        if let d = flag { return d }
         if let xdg = c.environment["XDG_DATA_HOME"], !xdg.isEmpty { return xdg + "/batchctl" }
         return c.home + "/.local/share/batchctl"
     }
@@ -24,26 +25,21 @@ enum ServerCommands {
         return (host.isEmpty ? "127.0.0.1" : host, port)
     }
 
-    static func options(_ c: Context) throws -> ServerOptions {
-        let inv = c.invocation
-        var o = ServerOptions(dataDir: dataDir(c))
+    static func options(_ c: Context, _ args: ServerArguments) throws -> ServerOptions {
+        var o = ServerOptions(dataDir: dataDir(args.dataDir, c))
         o.userAgent = BuildInfo.userAgent
-        (o.host, o.port) = try listenAddress(inv.string("listen"), command: inv.command.path)
-        o.apiKey = inv.string("api-key") ?? c.environment["BATCHCTL_SERVER_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-        o.account = inv.string("account-id") ?? "local"
-        o.backend = inv.string("backend") ?? "echo"
-        o.inferenceURL = inv.string("inference-url")
-        o.inferenceAPIKey = inv.string("inference-api-key")
-        o.modelMap = inv.list("model-map")
-        if let n = inv.integer("concurrency") { o.concurrency = n }
-        if let t = inv.duration("request-timeout") { o.requestTimeout = t }
-        if let t = inv.duration("min-job-duration") { o.minJobDuration = t }
-        if let spec = inv.string("fail-requests") {
-            let parts = spec.split(separator: "x").compactMap { Int($0) }
-            guard parts.count == 2 else { throw CLIError.usage("invalid --fail-requests '\(spec)': expected STATUSxCOUNT", command: inv.command.path) }
-            o.injectedFault = (parts[0], parts[1])
-        }
-        o.quiet = inv.has("quiet")
+        (o.host, o.port) = try listenAddress(args.listen, command: c.invocation.command.path)
+        o.apiKey = args.apiKey ?? c.environment["BATCHCTL_SERVER_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        o.account = args.accountID ?? "local"
+        o.backend = args.backend
+        o.inferenceURL = args.inferenceURL
+        o.inferenceAPIKey = args.inferenceAPIKey
+        o.modelMap = args.modelMap
+        if let n = args.concurrency { o.concurrency = n }
+        if let t = args.requestTimeout { o.requestTimeout = DurationText.seconds(t) }
+        if let t = args.minJobDuration { o.minJobDuration = DurationText.seconds(t) }
+        o.injectedFault = args.injectedFault
+        o.quiet = c.global.quiet
         return o
     }
 
@@ -72,11 +68,11 @@ enum ServerCommands {
         var isAlive: Bool { kill(pid, 0) == 0 || errno == EPERM }
     }
 
-    static func foreground(_ c: Context) throws {
+    static func foreground(_ c: Context, _ args: ServerArguments) throws {
         // glibc gives every thread that allocates its own arena; with 64 request threads that alone can
         // double the server's memory. Two arenas cost nothing measurable in speed (see the engine benchmark).
         limitMallocArenas(2)
-        let o = try options(c)
+        let o = try options(c, args)
         let server: LocalGatewayServer
         let url: String
         do {
@@ -104,26 +100,10 @@ enum ServerCommands {
         _ = unsafeBitCast(symbol, to: Mallopt.self)(M_ARENA_MAX, n)
     }
 
-    static func start(_ c: Context) throws {
-        let o = try options(c)
-        let url = try startDetached(c, options: o, arguments: forwardedArguments(c))
+    static func start(_ c: Context, _ args: ServerArguments) throws {
+        let o = try options(c, args)
+        let url = try startDetached(c, options: o, arguments: args.spelledOut + (c.global.quiet ? ["--quiet"] : []))
         c.streams.print("batchctl server running at \(url) (log \(o.dataDir)/server.log)")
-    }
-
-    /// The server flags of this invocation, to pass on to the detached process.
-    static func forwardedArguments(_ c: Context) -> [String] {
-        var args: [String] = []
-        for flag in c.invocation.command.flags {
-            guard let value = c.invocation.values[flag.name] else { continue }
-            switch value {
-            case .present: args.append("--\(flag.name)")
-            case let .list(items): for item in items { args += ["--\(flag.name)", item] }
-            default:
-                if let s = c.invocation.string(flag.name) { args += ["--\(flag.name)", s] } else if let n = c.invocation.integer(flag.name) { args += ["--\(flag.name)", String(n)] } else if let d = c.invocation.duration(flag.name) { args += ["--\(flag.name)", "\(d)s"] }
-            }
-        }
-        if c.invocation.has("quiet") { args.append("--quiet") }
-        return args
     }
 
     /// Starts `batchctl server` in its own session with output to DATA/server.log; returns its URL once it
@@ -182,8 +162,8 @@ enum ServerCommands {
     /// Whether a gateway answers at `url` within a second.
     static func probe(_ url: String) -> Bool { GatewayClient.answers(baseURL: url) }
 
-    static func stop(_ c: Context) throws {
-        let dir = dataDir(c)
+    static func stop(_ c: Context, _ args: ServerDataDirArguments) throws {
+        let dir = dataDir(args.dataDir, c)
         guard let p = PidFile.read(dir), p.isAlive else {
             unlink(PidFile.path(dir))
             throw CLIError.failure("no server is running for data dir \(dir)")
@@ -200,8 +180,8 @@ enum ServerCommands {
         c.streams.print("stopped the server at \(p.url) (pid \(p.pid))")
     }
 
-    static func status(_ c: Context) throws {
-        let dir = dataDir(c)
+    static func status(_ c: Context, _ args: ServerDataDirArguments) throws {
+        let dir = dataDir(args.dataDir, c)
         guard let p = PidFile.read(dir), p.isAlive, probe(p.url) else {
             c.streams.print("not running (data dir \(dir))")
             throw CLIError.silent(ExitStatus.failure)
@@ -219,7 +199,7 @@ enum LocalGateway {
     static func ensureRunning(context c: Context) throws {
         if ServerCommands.probe(Settings.localURL) { return }
         c.streams.note("batchctl: no local gateway at \(Settings.localURL); starting one (batchctl server start)")
-        let o = ServerOptions(dataDir: ServerCommands.dataDir(c))
+        let o = ServerOptions(dataDir: ServerCommands.dataDir(nil, c))
         let url = try ServerCommands.startDetached(c, options: o, arguments: ["--data-dir", o.dataDir])
         c.streams.note("batchctl: local gateway running at \(url) (stop it with 'batchctl server stop')")
     }

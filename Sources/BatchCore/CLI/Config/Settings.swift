@@ -64,8 +64,10 @@ public struct Settings: Equatable {
     public static let localURL = "http://127.0.0.1:8700"
     public static let localAccount = "local"
 
-    public static func resolve(_ invocation: Invocation, environment: [String: String], home: String) throws -> Settings {
-        let profile = invocation.string("profile") ?? environment["FIREWORKS_PROFILE"].flatMap { $0.isEmpty ? nil : $0 }
+    /// From the global flags; a command's own flag named like a global (`server --api-key`, `bij wait
+    /// --timeout`) is not among them, so it does not leak into the client's settings.
+    public static func resolve(_ flags: GlobalArguments, environment: [String: String], home: String) throws -> Settings {
+        let profile = flags.profile ?? environment["FIREWORKS_PROFILE"].flatMap { $0.isEmpty ? nil : $0 }
         if let profile, profile.contains("/") || profile.hasPrefix(".") {
             throw CLIError.usage("invalid profile name '\(profile)'", command: nil)
         }
@@ -76,17 +78,14 @@ public struct Settings: Equatable {
         }
         func env(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
 
-        let local = invocation.has("local")
-        // Server-scoped flags named like globals (`server --api-key`) mean the server's own key, not ours.
-        let ownsKeyFlag = invocation.command.noun != "server"
+        let local = flags.local
         var settings = Settings(baseURL: fireworksURL, apiKey: nil, accountID: nil,
-                                timeout: invocation.command.id == "batch-inference-job.wait" ? 60 : (invocation.duration("timeout") ?? 60),
-                                local: local, apiKeySource: nil)
-        if let flag = ownsKeyFlag ? invocation.string("api-key") : nil { settings.apiKey = flag; settings.apiKeySource = "--api-key" } else if let e = env("FIREWORKS_API_KEY") { settings.apiKey = e; settings.apiKeySource = "FIREWORKS_API_KEY" } else if let k = file?.apiKey { settings.apiKey = k; settings.apiKeySource = authPath }
+                                timeout: flags.timeout.map(DurationText.seconds) ?? 60, local: local, apiKeySource: nil)
+        if let flag = flags.apiKey { settings.apiKey = flag; settings.apiKeySource = "--api-key" } else if let e = env("FIREWORKS_API_KEY") { settings.apiKey = e; settings.apiKeySource = "FIREWORKS_API_KEY" } else if let k = file?.apiKey { settings.apiKey = k; settings.apiKeySource = authPath }
 
-        if let flag = ownsKeyFlag ? invocation.string("account-id") : nil { settings.accountID = flag } else if local { settings.accountID = localAccount } else if let e = env("FIREWORKS_ACCOUNT_ID") { settings.accountID = e } else if let a = file?.accountID { settings.accountID = a }
+        if let flag = flags.accountID { settings.accountID = flag } else if local { settings.accountID = localAccount } else if let e = env("FIREWORKS_ACCOUNT_ID") { settings.accountID = e } else if let a = file?.accountID { settings.accountID = a }
 
-        if let flag = invocation.string("server") { settings.baseURL = flag } else if local { settings.baseURL = localURL } else if let e = env("FIREWORKS_BASE_URL") { settings.baseURL = e } else if let b = file?.apiBase { settings.baseURL = b }
+        if let flag = flags.server { settings.baseURL = flag } else if local { settings.baseURL = localURL } else if let e = env("FIREWORKS_BASE_URL") { settings.baseURL = e } else if let b = file?.apiBase { settings.baseURL = b }
         while settings.baseURL.hasSuffix("/") { settings.baseURL.removeLast() }
         guard settings.baseURL.hasPrefix("http://") || settings.baseURL.hasPrefix("https://") else {
             throw CLIError.usage("invalid gateway URL '\(settings.baseURL)': expected http:// or https://", command: nil)

@@ -5,7 +5,7 @@
 enum CompletionModel {
     /// The flags that choose the gateway and account; the scripts pass them on to `batchctl __complete`
     /// so TAB lists the ids of the gateway the line is about to talk to.
-    static let connectionFlags = ["server", "account-id", "api-key", "profile", "local"]
+    static let connectionFlags: [Flag] = [.server, .accountID, .apiKey, .profile, .local]
 
     /// What TAB offers for one value, in shell-neutral terms.
     enum Value: Equatable {
@@ -96,7 +96,7 @@ enum CompletionModel {
     }
 
     static var connectionSpellings: [String] {
-        CommandTable.globalFlags.filter { connectionFlags.contains($0.name) }.flatMap(spellings)
+        CommandTable.globalFlags.filter { connectionFlags.contains($0.flag) }.flatMap(spellings)
     }
 
     static func value(of flag: FlagSpec) -> Value {
@@ -106,7 +106,7 @@ enum CompletionModel {
 
     static func value(of positional: PositionalSpec, in command: CommandSpec) -> Value {
         // The table has no choices on positionals; `completion SHELL` is the one that needs them.
-        let choices = command.id == "completion" ? CommandTable.shells : []
+        let choices = command.id == "completion" ? CommandTable.shells.map(\.rawValue) : []
         return value(positional.completion, choices: choices)
     }
 
@@ -128,7 +128,7 @@ enum CompletionModel {
 
     /// Global flags a command redeclares (`server --api-key`): the scripts describe the command's own.
     static func commandsShadowing(_ global: FlagSpec) -> [CommandSpec] {
-        visibleCommands.filter { c in c.flags.contains { $0.name == global.name } }
+        visibleCommands.filter { c in c.flags.contains { $0.flag == global.flag } }
     }
 
     /// A doc line on one line, for a shell's description column.

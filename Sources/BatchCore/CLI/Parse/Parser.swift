@@ -3,35 +3,6 @@
 import BatchAPI
 import BatchJSONL
 
-/// A typed flag value, converted once by the parser.
-public enum ParsedValue: Equatable {
-    case present
-    case string(String)
-    case integer(Int)
-    case number(Double)
-    case duration(Double)
-    case json(JSONValue)
-    case list([String])
-}
-
-/// The parsed command line: which command, its positionals and flag values (by long name).
-public struct Invocation {
-    public var command: CommandSpec
-    public var positionals: [String]
-    public var values: [String: ParsedValue]
-    /// `help` / `--help`: what to show help for (nil noun means the top level).
-    public var helpTopic: HelpTopic?
-
-    public func has(_ name: String) -> Bool { values[name] != nil }
-    public func string(_ name: String) -> String? { if case let .string(s)? = values[name] { return s }; return nil }
-    public func integer(_ name: String) -> Int? { if case let .integer(n)? = values[name] { return n }; return nil }
-    public func number(_ name: String) -> Double? { if case let .number(n)? = values[name] { return n }; return nil }
-    public func duration(_ name: String) -> Double? { if case let .duration(d)? = values[name] { return d }; return nil }
-    public func json(_ name: String) -> JSONValue? { if case let .json(j)? = values[name] { return j }; return nil }
-    public func list(_ name: String) -> [String] { if case let .list(l)? = values[name] { return l }; return [] }
-    public func positional(_ i: Int) -> String? { i < positionals.count ? positionals[i] : nil }
-}
-
 public enum HelpTopic: Equatable {
     case top
     case noun(String)
@@ -55,7 +26,7 @@ public enum Parser {
         return map
     }()
 
-    private struct RawFlag { var spelling: String; var name: String?; var value: String? }
+    private struct RawFlag { var spelling: String; var flag: Flag?; var value: String? }
 
     public static func parse(_ args: [String]) throws -> Invocation {
         var tokenizer = Tokenizer(args)
@@ -70,35 +41,35 @@ public enum Parser {
             case let .long(name, attached):
                 let spec = flagsByName[name]
                 if let spec, spec.takesValue {
-                    if let attached { raw.append(RawFlag(spelling: "--\(name)", name: name, value: attached)) } else if tokenizer.nextIsValue(), let v = tokenizer.takeValue() {
-                        raw.append(RawFlag(spelling: "--\(name)", name: name, value: v))
+                    if let attached { raw.append(RawFlag(spelling: "--\(name)", flag: spec.flag, value: attached)) } else if tokenizer.nextIsValue(), let v = tokenizer.takeValue() {
+                        raw.append(RawFlag(spelling: "--\(name)", flag: spec.flag, value: v))
                     } else {
                         missingValue = missingValue ?? "--\(name)"
                     }
                 } else if let spec, attached != nil {
                     throw CLIError.usage("flag --\(spec.name) takes no value", command: nil)
                 } else {
-                    raw.append(RawFlag(spelling: "--\(name)", name: spec == nil ? nil : name, value: nil))
+                    raw.append(RawFlag(spelling: "--\(name)", flag: spec?.flag, value: nil))
                 }
             case let .short(c):
                 guard let spec = flagsByShort[c] else {
-                    raw.append(RawFlag(spelling: "-\(c)", name: nil, value: nil))
+                    raw.append(RawFlag(spelling: "-\(c)", flag: nil, value: nil))
                     continue
                 }
                 if spec.takesValue {
                     if tokenizer.hasPendingShorts || tokenizer.nextIsValue(), let v = tokenizer.takeValue() {
-                        raw.append(RawFlag(spelling: "-\(c)", name: spec.name, value: v))
+                        raw.append(RawFlag(spelling: "-\(c)", flag: spec.flag, value: v))
                     } else {
                         missingValue = missingValue ?? "-\(c)"
                     }
                 } else {
-                    raw.append(RawFlag(spelling: "-\(c)", name: spec.name, value: nil))
+                    raw.append(RawFlag(spelling: "-\(c)", flag: spec.flag, value: nil))
                 }
             }
         }
 
-        let wantsHelp = raw.contains { $0.name == "help" }
-        let wantsVersion = raw.contains { $0.name == "version" }
+        let wantsHelp = raw.contains { $0.flag == .help }
+        let wantsVersion = raw.contains { $0.flag == .version }
         let (command, positionals, helpTopic) = try resolveCommand(words: words, wantsHelp: wantsHelp, wantsVersion: wantsVersion)
 
         // Help is answered before anything else can fail (a half-typed line plus -h still gets help).
@@ -111,9 +82,9 @@ public enum Parser {
         }
 
         let scope = CommandTable.flags(for: command)
-        var values: [String: ParsedValue] = [:]
+        var values: [Flag: ParsedValue] = [:]
         for flag in raw {
-            guard let name = flag.name, let spec = scope.first(where: { $0.name == name }) else {
+            guard let name = flag.flag, let spec = scope.first(where: { $0.flag == name }) else {
                 let candidates = scope.filter { !$0.hidden }.map { "--\($0.name)" }
                 var message = "unknown flag \(flag.spelling) for 'batchctl \(command.path)'"
                 if flag.spelling.hasPrefix("--"), let s = Suggest.closest(to: flag.spelling, in: candidates) {
@@ -159,8 +130,10 @@ public enum Parser {
             guard let d = Double(text), d.isFinite else { throw bad("expected a number") }
             return .number(d)
         case .duration?:
-            guard let d = Duration.seconds(from: text) else { throw bad("expected a duration like 30s, 2m or 1h30m") }
-            return .duration(d)
+            switch DurationText.parse(text) {
+            case let .success(d): return .duration(d)
+            case let .failure(problem): throw bad(problem.description)
+            }
         case .json?:
             do {
                 let value = try JSONValue(parsing: text)

@@ -57,11 +57,15 @@ struct Tokenizer {
     }
 
     /// Whether the next argument exists and is not itself a flag (so `--timeout --quiet` is a missing value).
+    /// A dash then a digit is a value (`--temperature -0.5`, `--timeout -5m`): no flag is spelled `-<digit>`,
+    /// and the value's own check then says what is wrong with it ("must be positive").
     func nextIsValue() -> Bool {
         guard index < args.count else { return false }
         let arg = args[index]
-        return arg == "-" || !arg.hasPrefix("-") || Tokenizer.looksNumeric(arg)
+        return arg == "-" || !arg.hasPrefix("-") || Tokenizer.looksNumeric(arg) || Tokenizer.startsWithDigit(arg.dropFirst())
     }
+
+    private static func startsWithDigit(_ text: Substring) -> Bool { text.first.map { $0.isASCII && $0.isNumber } ?? false }
 
     var hasPendingShorts: Bool { !pendingShorts.isEmpty }
 

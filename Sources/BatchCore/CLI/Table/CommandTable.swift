@@ -2,80 +2,94 @@
 // completion scripts are all generated from it.
 
 import BatchAPI
+import BatchServer
 
 public enum OutputFormat: String, CaseIterable, Sendable {
     case text, table, wide, json, jsonl, name
+}
+
+/// `dataset create --format`: the formats a dataset file can be in, by their command-line names.
+public enum DatasetFileFormat: String, CaseIterable, Sendable {
+    case chat, completion
+
+    /// The gateway's name of the format (`CHAT`).
+    public var wireName: String { rawValue.uppercased() }
+}
+
+/// The shells `batchctl completion` writes a script for.
+public enum Shell: String, CaseIterable, Sendable {
+    case bash, zsh, fish
 }
 
 public enum CommandTable {
     // MARK: global flags
 
     public static let globalFlags: [FlagSpec] = [
-        FlagSpec("account-id", short: "a", value: .string, valueName: "ID", doc: "Account for every resource path",
+        FlagSpec(.accountID, short: "a", value: .string, valueName: "ID", doc: "Account for every resource path",
                  longDoc: "Defaults to $FIREWORKS_ACCOUNT_ID, then account_id in the profile's auth.ini, then the account the gateway reports for the API key (GET /verifyApiKey).",
                  group: "Global"),
-        FlagSpec("api-key", value: .string, valueName: "KEY", doc: "Bearer API key",
+        FlagSpec(.apiKey, value: .string, valueName: "KEY", doc: "Bearer API key",
                  longDoc: "Defaults to $FIREWORKS_API_KEY, then api_key in the profile's auth.ini. Never printed; --dry-run shows it masked.",
                  group: "Global"),
-        FlagSpec("profile", short: "p", value: .string, valueName: "NAME", doc: "Read ~/.fireworks/profiles/NAME/auth.ini",
+        FlagSpec(.profile, short: "p", value: .string, valueName: "NAME", doc: "Read ~/.fireworks/profiles/NAME/auth.ini",
                  longDoc: "Instead of ~/.fireworks/auth.ini. Defaults to $FIREWORKS_PROFILE.", group: "Global"),
-        FlagSpec("server", value: .string, valueName: "URL", doc: "Gateway base URL",
+        FlagSpec(.server, value: .string, valueName: "URL", doc: "Gateway base URL",
                  longDoc: "Defaults to $FIREWORKS_BASE_URL, then api_base in auth.ini, then https://api.fireworks.ai.",
                  group: "Global"),
-        FlagSpec("local", doc: "Use the local gateway at http://127.0.0.1:8700 (account local)",
+        FlagSpec(.local, doc: "Use the local gateway at http://127.0.0.1:8700 (account local)",
                  longDoc: "Starts `batchctl server` in the background when nothing answers there.", group: "Global"),
-        FlagSpec("output", short: "o", value: .choice(OutputFormat.allCases.map(\.rawValue)), valueName: "FORMAT",
+        FlagSpec(.output, short: "o", value: .choice(of: OutputFormat.self), valueName: "FORMAT",
                  doc: "Output format: text, table, wide, json, jsonl or name",
                  longDoc: "text for one resource and table for lists by default. json prints exactly what the gateway sent.",
                  group: "Global"),
-        FlagSpec("dry-run", doc: "Print the HTTP request instead of sending it",
+        FlagSpec(.dryRun, doc: "Print the HTTP request instead of sending it",
                  longDoc: "Method, URL, headers (the key masked) and JSON body; nothing is sent.", group: "Global"),
-        FlagSpec("quiet", short: "q", doc: "No progress bars or notes; errors still go to stderr", group: "Global"),
-        FlagSpec("no-color", doc: "Plain output without colour",
+        FlagSpec(.quiet, short: "q", doc: "No progress bars or notes; errors still go to stderr", group: "Global"),
+        FlagSpec(.noColor, doc: "Plain output without colour",
                  longDoc: "Also when NO_COLOR is set or the output is not a terminal.", group: "Global"),
-        FlagSpec("timeout", value: .duration, valueName: "DURATION", doc: "Per-request timeout (default 60s)",
+        FlagSpec(.timeout, value: .duration, valueName: "DURATION", doc: "Per-request timeout (default 60s)",
                  longDoc: "Bounds connecting and each stall of a request, like 30s, 2m or 300ms; a JSON request also ends after ten times it (at least 2m) in all.",
                  group: "Global"),
-        FlagSpec("cacert", value: .path, valueName: "FILE", doc: "Trust the CAs in this PEM bundle for https",
-                 longDoc: "Instead of the system store. Also $SSL_CERT_FILE, then $CURL_CA_BUNDLE; $SSL_CERT_DIR adds a folder of hashed certificates.",
+        FlagSpec(.cacert, value: .path, valueName: "FILE", doc: "Trust the CAs in this PEM bundle for https",
+                 longDoc: "Instead of the system store. Also $CURL_CA_BUNDLE, then $SSL_CERT_FILE; $SSL_CERT_DIR adds a folder of hashed certificates.",
                  group: "Global"),
-        FlagSpec("help", short: "h", doc: "Show help for the command", group: "Global"),
-        FlagSpec("version", doc: "Print the version and exit", group: "Global"),
+        FlagSpec(.help, short: "h", doc: "Show help for the command", group: "Global"),
+        FlagSpec(.version, doc: "Print the version and exit", group: "Global"),
     ]
 
     // MARK: shared flag sets
 
     static let listFlags: [FlagSpec] = [
-        FlagSpec("filter", value: .string, valueName: "EXPR", doc: "Filter expression (AIP-160)",
+        FlagSpec(.filter, value: .string, valueName: "EXPR", doc: "Filter expression (AIP-160)",
                  longDoc: "For example: state = \"JOB_STATE_COMPLETED\" AND create_time > \"2026-01-01T00:00:00Z\"."),
-        FlagSpec("order-by", value: .string, valueName: "FIELDS", doc: "Sort order, e.g. 'create_time desc'"),
-        FlagSpec("page-size", value: .integer, valueName: "N", doc: "Items per page (max 200)"),
-        FlagSpec("page-token", value: .string, valueName: "TOKEN", doc: "Start at this page token"),
-        FlagSpec("no-paginate", doc: "Fetch only one page"),
-        FlagSpec("limit", value: .integer, valueName: "N", doc: "Stop after N items"),
+        FlagSpec(.orderBy, value: .string, valueName: "FIELDS", doc: "Sort order, e.g. 'create_time desc'"),
+        FlagSpec(.pageSize, value: .integer, valueName: "N", doc: "Items per page (max 200)"),
+        FlagSpec(.pageToken, value: .string, valueName: "TOKEN", doc: "Start at this page token"),
+        FlagSpec(.noPaginate, doc: "Fetch only one page"),
+        FlagSpec(.limit, value: .integer, valueName: "N", doc: "Stop after N items"),
     ]
 
-    static let waitFlag = FlagSpec("wait", doc: "Wait until the deletion is complete")
+    static let waitFlag = FlagSpec(.wait, doc: "Wait until the deletion is complete")
 
     static let serverFlags: [FlagSpec] = [
-        FlagSpec("listen", value: .string, valueName: "HOST:PORT", doc: "Address to listen on (default 127.0.0.1:8700)",
+        FlagSpec(.listen, value: .string, valueName: "HOST:PORT", doc: "Address to listen on (default 127.0.0.1:8700)",
                  longDoc: "A non-loopback address requires --api-key."),
-        FlagSpec("data-dir", value: .path, valueName: "DIR", doc: "Where datasets and jobs are stored",
+        FlagSpec(.dataDir, value: .path, valueName: "DIR", doc: "Where datasets and jobs are stored",
                  longDoc: "Default $XDG_DATA_HOME/batchctl (~/.local/share/batchctl).", completion: .directory),
-        FlagSpec("api-key", value: .string, valueName: "KEY", doc: "Require this bearer key",
+        FlagSpec(.apiKey, value: .string, valueName: "KEY", doc: "Require this bearer key",
                  longDoc: "Also $BATCHCTL_SERVER_API_KEY. Without it any key is accepted (loopback only)."),
-        FlagSpec("account-id", short: "a", value: .string, valueName: "ID", doc: "Account reported by /verifyApiKey (default local)"),
-        FlagSpec("backend", value: .choice(["echo", "openai"]), valueName: "NAME", doc: "Inference backend: echo or openai",
+        FlagSpec(.accountID, short: "a", value: .string, valueName: "ID", doc: "Account reported by /verifyApiKey (default local)"),
+        FlagSpec(.backend, value: .choice(of: ServerOptions.Backend.self), valueName: "NAME", doc: "Inference backend: echo or openai",
                  longDoc: "echo is a built-in deterministic model (no network); openai is any OpenAI-compatible /v1/chat/completions server."),
-        FlagSpec("inference-url", value: .string, valueName: "URL", doc: "OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1"),
-        FlagSpec("inference-api-key", value: .string, valueName: "KEY", doc: "Bearer key sent to the inference server"),
-        FlagSpec("model-map", value: .string, valueName: "FROM=TO", repeatable: true, doc: "Map a job's model to a backend model",
+        FlagSpec(.inferenceURL, value: .string, valueName: "URL", doc: "OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1"),
+        FlagSpec(.inferenceAPIKey, value: .string, valueName: "KEY", doc: "Bearer key sent to the inference server"),
+        FlagSpec(.modelMap, value: .string, valueName: "FROM=TO", repeatable: true, doc: "Map a job's model to a backend model",
                  longDoc: "Repeatable. By default accounts/*/models/NAME is sent as NAME."),
-        FlagSpec("concurrency", value: .integer, valueName: "N", doc: "In-flight inference requests across all jobs (default 64)"),
-        FlagSpec("request-timeout", value: .duration, valueName: "DURATION", doc: "Per inference request (default 10m)"),
-        FlagSpec("min-job-duration", value: .duration, valueName: "DURATION", doc: "Lower bound of maxJobDuration (default 12h)",
+        FlagSpec(.concurrency, value: .integer, valueName: "N", doc: "In-flight inference requests across all jobs (default 64)"),
+        FlagSpec(.requestTimeout, value: .duration, valueName: "DURATION", doc: "Per inference request (default 10m)"),
+        FlagSpec(.minJobDuration, value: .duration, valueName: "DURATION", doc: "Lower bound of maxJobDuration (default 12h)",
                  longDoc: "For tests that need a job to expire quickly.", hidden: true),
-        FlagSpec("fail-requests", value: .string, valueName: "SPEC", doc: "Inject gateway faults (testing)",
+        FlagSpec(.failRequests, value: .string, valueName: "SPEC", doc: "Inject gateway faults (testing)",
                  longDoc: "Answer STATUS to the first N API requests: e.g. 503x2.", hidden: true),
     ]
 
@@ -103,15 +117,15 @@ public enum CommandTable {
                     description: "Validates FILE locally, creates the dataset with its example count and format, uploads the file (directly up to 150 MB, through a signed URL above) and waits until it is READY.",
                     positionals: [PositionalSpec("DATASET_ID", doc: "Id of the new dataset"),
                                   PositionalSpec("FILE", required: false, doc: "JSONL file to upload ('-' for stdin)", completion: .file)],
-                    flags: [FlagSpec("display-name", value: .string, valueName: "NAME", doc: "Human-readable name"),
-                            FlagSpec("format", value: .choice(["chat", "completion"]), valueName: "FORMAT",
+                    flags: [FlagSpec(.displayName, value: .string, valueName: "NAME", doc: "Human-readable name"),
+                            FlagSpec(.format, value: .choice(of: DatasetFileFormat.self), valueName: "FORMAT",
                                      doc: "Dataset format (default: detected from FILE)"),
-                            FlagSpec("no-validate", doc: "Skip the local validation of FILE")],
+                            FlagSpec(.noValidate, doc: "Skip the local validation of FILE")],
                     examples: ["batchctl dataset create my-input examples/chat.jsonl"], callsGateway: true),
         CommandSpec("dataset.upload", noun: "dataset", verb: "upload", summary: "Upload a JSONL file into an existing dataset",
                     positionals: [PositionalSpec("DATASET_ID", doc: "Existing dataset", completion: .datasetID),
                                   PositionalSpec("FILE", doc: "JSONL file to upload", completion: .file)],
-                    flags: [FlagSpec("no-validate", doc: "Skip the local validation of FILE")],
+                    flags: [FlagSpec(.noValidate, doc: "Skip the local validation of FILE")],
                     examples: ["batchctl dataset upload my-input more.jsonl"], callsGateway: true),
         CommandSpec("dataset.get", noun: "dataset", verb: "get", summary: "Show a dataset",
                     positionals: [PositionalSpec("DATASET", doc: "Dataset id or name", completion: .datasetID)],
@@ -124,9 +138,9 @@ public enum CommandTable {
         CommandSpec("dataset.download", noun: "dataset", verb: "download", summary: "Download a dataset's files",
                     description: "Writes DIR/dataset/<id>/<file>, each file atomically; prints the written paths.",
                     positionals: [PositionalSpec("DATASET", doc: "Dataset id or name", completion: .datasetID)],
-                    flags: [FlagSpec("output-dir", value: .path, valueName: "DIR", doc: "Destination folder (default .)",
+                    flags: [FlagSpec(.outputDir, value: .path, valueName: "DIR", doc: "Destination folder (default .)",
                                      completion: .directory),
-                            FlagSpec("download-lineage", doc: "Also download every dataset of the job continuation chain")],
+                            FlagSpec(.downloadLineage, doc: "Also download every dataset of the job continuation chain")],
                     examples: ["batchctl dataset download bij-results --output-dir out"], callsGateway: true),
         CommandSpec("dataset.validate", noun: "dataset", verb: "validate", summary: "Check a JSONL file locally",
                     description: "Every check the gateway makes, reported as file:line: reason. Exit 0 when valid, 3 when not.",
@@ -137,31 +151,31 @@ public enum CommandTable {
                     summary: "Create a batch inference job",
                     description: "Runs every row of the input dataset on the model and writes the results to the output dataset. With --continue-from only the rows without a successful result in the earlier job run again.",
                     flags: [
-                        FlagSpec("job-id", value: .string, valueName: "ID", doc: "Id of the new job (default: generated)"),
-                        FlagSpec("display-name", value: .string, valueName: "NAME", doc: "Human-readable name"),
-                        FlagSpec("model", short: "m", value: .string, valueName: "MODEL", doc: "Model, e.g. accounts/fireworks/models/llama-v3p1-8b-instruct"),
-                        FlagSpec("input-dataset-id", short: "d", value: .string, valueName: "DATASET", doc: "Input dataset id or name",
+                        FlagSpec(.jobID, value: .string, valueName: "ID", doc: "Id of the new job (default: generated)"),
+                        FlagSpec(.displayName, value: .string, valueName: "NAME", doc: "Human-readable name"),
+                        FlagSpec(.model, short: "m", value: .string, valueName: "MODEL", doc: "Model, e.g. accounts/fireworks/models/llama-v3p1-8b-instruct"),
+                        FlagSpec(.inputDatasetID, short: "d", value: .string, valueName: "DATASET", doc: "Input dataset id or name",
                                  completion: .datasetID),
-                        FlagSpec("output-dataset-id", short: "x", value: .string, valueName: "DATASET",
+                        FlagSpec(.outputDatasetID, short: "x", value: .string, valueName: "DATASET",
                                  doc: "Output dataset id or name (default: created by the gateway)", completion: .datasetID),
-                        FlagSpec("continue-from", value: .string, valueName: "JOB", doc: "Rerun only the unfinished or failed rows of JOB",
+                        FlagSpec(.continueFrom, value: .string, valueName: "JOB", doc: "Rerun only the unfinished or failed rows of JOB",
                                  completion: .jobID),
-                        FlagSpec("max-tokens", value: .integer, valueName: "N", doc: "Maximum tokens per response", group: "Inference"),
-                        FlagSpec("temperature", value: .number, valueName: "F", doc: "Sampling temperature", group: "Inference"),
-                        FlagSpec("top-p", value: .number, valueName: "F", doc: "Nucleus sampling probability", group: "Inference"),
-                        FlagSpec("top-k", value: .integer, valueName: "N", doc: "Top-k sampling", group: "Inference"),
-                        FlagSpec("n", value: .integer, valueName: "N", doc: "Choices per request", group: "Inference"),
-                        FlagSpec("extra-body", value: .json, valueName: "JSON", doc: "Extra request fields as a JSON object",
+                        FlagSpec(.maxTokens, value: .integer, valueName: "N", doc: "Maximum tokens per response", group: "Inference"),
+                        FlagSpec(.temperature, value: .number, valueName: "F", doc: "Sampling temperature", group: "Inference"),
+                        FlagSpec(.topP, value: .number, valueName: "F", doc: "Nucleus sampling probability", group: "Inference"),
+                        FlagSpec(.topK, value: .integer, valueName: "N", doc: "Top-k sampling", group: "Inference"),
+                        FlagSpec(.n, value: .integer, valueName: "N", doc: "Choices per request", group: "Inference"),
+                        FlagSpec(.extraBody, value: .json, valueName: "JSON", doc: "Extra request fields as a JSON object",
                                  group: "Inference"),
-                        FlagSpec("precision", value: .choice(Array(Precision.all.dropFirst())), valueName: "PRECISION",
+                        FlagSpec(.precision, value: .choice(Array(Precision.all.dropFirst())), valueName: "PRECISION",
                                  doc: "Serving precision", group: "Inference"),
-                        FlagSpec("system-prompt", value: .string, valueName: "TEXT", doc: "System message prepended to rows without one",
+                        FlagSpec(.systemPrompt, value: .string, valueName: "TEXT", doc: "System message prepended to rows without one",
                                  group: "Inference"),
-                        FlagSpec("max-job-duration", value: .duration, valueName: "DURATION", doc: "Time window (12h..72h, default 24h)"),
-                        FlagSpec("input-file", value: .path, valueName: "FILE", doc: "Create the input dataset from FILE first",
+                        FlagSpec(.maxJobDuration, value: .duration, valueName: "DURATION", doc: "Time window (12h..72h, default 24h)"),
+                        FlagSpec(.inputFile, value: .path, valueName: "FILE", doc: "Create the input dataset from FILE first",
                                  group: "Workflow"),
-                        FlagSpec("wait", doc: "Follow the job until it ends; exit status from its final state", group: "Workflow"),
-                        FlagSpec("download", value: .path, valueName: "DIR", doc: "With --wait: download the output dataset into DIR",
+                        FlagSpec(.wait, doc: "Follow the job until it ends; exit status from its final state", group: "Workflow"),
+                        FlagSpec(.download, value: .path, valueName: "DIR", doc: "With --wait: download the output dataset into DIR",
                                  completion: .directory, group: "Workflow"),
                     ],
                     examples: ["batchctl bij create -m accounts/fireworks/models/llama-v3p1-8b-instruct -d my-input --job-id my-job",
@@ -170,7 +184,7 @@ public enum CommandTable {
                     callsGateway: true),
         CommandSpec("batch-inference-job.get", noun: "batch-inference-job", verb: "get", summary: "Show a batch inference job",
                     positionals: [PositionalSpec("JOB", doc: "Job id or name", completion: .jobID)],
-                    flags: [FlagSpec("watch", doc: "Redraw the progress until the job ends")], callsGateway: true),
+                    flags: [FlagSpec(.watch, doc: "Redraw the progress until the job ends")], callsGateway: true),
         CommandSpec("batch-inference-job.list", noun: "batch-inference-job", verb: "list", summary: "List batch inference jobs",
                     flags: listFlags, examples: ["batchctl bij list -o name"], callsGateway: true),
         CommandSpec("batch-inference-job.delete", noun: "batch-inference-job", verb: "delete", summary: "Delete a batch inference job",
@@ -183,8 +197,8 @@ public enum CommandTable {
         CommandSpec("batch-inference-job.wait", noun: "batch-inference-job", verb: "wait", summary: "Wait until a job ends",
                     description: "Exit 0 when it COMPLETED, 8 when it ended otherwise, 9 when --timeout ran out first.",
                     positionals: [PositionalSpec("JOB", doc: "Job id or name", completion: .jobID)],
-                    flags: [FlagSpec("timeout", value: .duration, valueName: "DURATION", doc: "Give up after DURATION (default: no limit)"),
-                            FlagSpec("interval", value: .duration, valueName: "DURATION", doc: "Time between polls (default 5s)")],
+                    flags: [FlagSpec(.timeout, value: .duration, valueName: "DURATION", doc: "Give up after DURATION (default: no limit)"),
+                            FlagSpec(.interval, value: .duration, valueName: "DURATION", doc: "Time between polls (default 5s)")],
                     examples: ["batchctl bij wait my-job --timeout 2h && batchctl dataset download my-output"],
                     callsGateway: true),
 
@@ -208,7 +222,7 @@ public enum CommandTable {
                     positionals: [PositionalSpec("KIND", doc: "datasets or jobs")], hidden: true, callsGateway: true),
     ]
 
-    public static let shells = ["bash", "zsh", "fish"]
+    public static let shells = Shell.allCases
 
     public static func command(id: String) -> CommandSpec? { commands.first { $0.id == id } }
 

@@ -9,6 +9,11 @@ public enum ValueKind: Equatable, Sendable {
     case json
     case choice([String])
     case path
+
+    /// The choices of a closed set of names: the enum's raw values, in its order.
+    public static func choice<Choice: CaseIterable & RawRepresentable>(of _: Choice.Type) -> ValueKind where Choice.RawValue == String {
+        .choice(Choice.allCases.map(\.rawValue))
+    }
 }
 
 /// What TAB should offer for a flag's value or a positional argument.
@@ -18,7 +23,7 @@ public enum CompletionKind: String, Sendable {
 
 /// One flag, declared once. `value == nil` makes it a switch.
 public struct FlagSpec: Sendable {
-    public var name: String
+    public var flag: Flag
     public var short: Character?
     public var value: ValueKind?
     public var valueName: String
@@ -29,15 +34,17 @@ public struct FlagSpec: Sendable {
     public var hidden: Bool
     public var group: String
 
-    public init(_ name: String, short: Character? = nil, value: ValueKind? = nil, valueName: String = "",
+    public init(_ flag: Flag, short: Character? = nil, value: ValueKind? = nil, valueName: String = "",
                 repeatable: Bool = false, doc: String, longDoc: String = "", completion: CompletionKind = .none,
                 hidden: Bool = false, group: String = "") {
-        self.name = name; self.short = short; self.value = value; self.valueName = valueName
+        self.flag = flag; self.short = short; self.value = value; self.valueName = valueName
         self.repeatable = repeatable; self.doc = doc; self.longDoc = longDoc; self.hidden = hidden; self.group = group
         if case .choice = value, completion == .none { self.completion = .choice } else { self.completion = completion }
         if value == .path, completion == .none { self.completion = .file }
     }
 
+    /// The long name, `--name` on the command line.
+    public var name: String { flag.rawValue }
     public var takesValue: Bool { value != nil }
     public var choices: [String] { if case let .choice(c) = value { return c }; return [] }
 

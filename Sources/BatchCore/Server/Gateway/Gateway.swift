@@ -486,7 +486,7 @@ final class Gateway: @unchecked Sendable {
         job.createdBy = config.defaultAccount
         job.state = JobState.validating
         job.status = ResourceStatus()
-        job.maxJobDuration = BatchAPI.Duration.wire(duration)
+        job.maxJobDuration = DurationText.wire(duration)
         job.expireTime = Timestamp.string(from: now.addingTimeInterval(duration))
         job.lifecycle = JobLifecycle()
         job.jobProgress = nil
