@@ -38,7 +38,7 @@ enum JobCommands {
         if let v = inv.integer("n") { params.n = try int32(v, "n", c); anyParam = true }
         if let v = inv.json("extra-body") { params.extraBody = v.compactText; anyParam = true }
         if anyParam { job.inferenceParameters = params }
-        if let p = inv.string("precision") { job.precision = p }
+        if let p = inv.string("precision") { job.precision = Precision(name: p) }
         job.systemPrompt = inv.string("system-prompt") ?? ""
         if let d = inv.duration("max-job-duration") { job.maxJobDuration = BatchAPI.Duration.wire(d) }
 

@@ -70,8 +70,8 @@ extension Gateway {
                 guard count >= 0 else { throw GatewayError(.invalidArgument, "exampleCount must not be negative") }
                 d.exampleCount = count
             }
-            if let format = try body.string("format") {
-                guard BatchAPI.DatasetFormat.all.contains(format) else { throw GatewayError(.invalidArgument, "invalid value for enum field format: \"\(format)\"") }
+            if let format: DatasetFormat = try body.wireEnum("format") {
+                try ProtoObject.requireRecognized(format, field: "format")
                 d.format = format
             }
             d.updateTime = Timestamp.now()

@@ -87,7 +87,7 @@ extension Gateway {
         job.lifecycle = JobLifecycle()
         job.jobProgress = nil
         job.waitingOnCapacity = false
-        if job.precision == "PRECISION_UNSPECIFIED" { job.precision = "BF16" }
+        if job.precision == .unspecified { job.precision = .bf16 }
 
         try store.locked {
             if store.job(account, id) != nil { throw GatewayError(.alreadyExists, "batch inference job \"\(name)\" already exists") }
@@ -110,7 +110,7 @@ extension Gateway {
             out.updateTime = job.createTime
             out.createdBy = config.defaultAccount
             out.state = DatasetState.uploading
-            out.format = BatchAPI.DatasetFormat.chat
+            out.format = .chat
             out.sourceJobName = name.description
             try store.saveDataset(out, account, output.id)
             job.outputDatasetId = output.description
