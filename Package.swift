@@ -33,6 +33,7 @@ let package = Package(
         .testTarget(name: "APITests", dependencies: ["BatchAPI"]),
         .testTarget(name: "ClientTests", dependencies: ["BatchClient", "BatchAPI"]),
         .testTarget(name: "EngineTests", dependencies: ["BatchEngine", "BatchAPI", "BatchHTTP"]),
+        .testTarget(name: "ServerTests", dependencies: ["BatchServer", "BatchHTTP", "BatchAPI", "BatchJSONL"]),
         .testTarget(name: "CLITests", dependencies: ["BatchCLI", "BatchAPI"]),
         .testTarget(name: "EndToEndTests", dependencies: ["BatchHTTP", "BatchAPI", "BatchJSONL", "BatchClient", "batchctl"]),
     ],

@@ -1,45 +1,92 @@
 // The BatchInferenceJob resource: states, precision, parameters, progress and their protojson form.
 import BatchJSONL
 
-public enum JobState {
+/// A job's `state`. Wire names keep the `JOB_STATE_` prefix.
+public enum JobState: WireEnum {
+    case unspecified, creating, running, completed, failed, cancelled, deleting, writingResults, validating
+    case deletingCleaningUp, pending, expired, reQueueing, creatingInputDataset, idle, cancelling, earlyStopped
+    case paused, deleted
+    case unrecognized(String)
+
+    public static let allCases: [JobState] = [
+        .unspecified, .creating, .running, .completed, .failed, .cancelled, .deleting, .writingResults, .validating,
+        .deletingCleaningUp, .pending, .expired, .reQueueing, .creatingInputDataset, .idle, .cancelling, .earlyStopped,
+        .paused, .deleted,
+    ]
+
     public static let prefix = "JOB_STATE_"
-    public static let unspecified = "JOB_STATE_UNSPECIFIED"
-    public static let creating = "JOB_STATE_CREATING"
-    public static let running = "JOB_STATE_RUNNING"
-    public static let completed = "JOB_STATE_COMPLETED"
-    public static let failed = "JOB_STATE_FAILED"
-    public static let cancelled = "JOB_STATE_CANCELLED"
-    public static let deleting = "JOB_STATE_DELETING"
-    public static let writingResults = "JOB_STATE_WRITING_RESULTS"
-    public static let validating = "JOB_STATE_VALIDATING"
-    public static let deletingCleaningUp = "JOB_STATE_DELETING_CLEANING_UP"
-    public static let pending = "JOB_STATE_PENDING"
-    public static let expired = "JOB_STATE_EXPIRED"
-    public static let reQueueing = "JOB_STATE_RE_QUEUEING"
-    public static let creatingInputDataset = "JOB_STATE_CREATING_INPUT_DATASET"
-    public static let idle = "JOB_STATE_IDLE"
-    public static let cancelling = "JOB_STATE_CANCELLING"
-    public static let earlyStopped = "JOB_STATE_EARLY_STOPPED"
-    public static let paused = "JOB_STATE_PAUSED"
-    public static let deleted = "JOB_STATE_DELETED"
 
-    public static let all = [unspecified, creating, running, completed, failed, cancelled, deleting, writingResults,
-                             validating, deletingCleaningUp, pending, expired, reQueueing, creatingInputDataset, idle,
-                             cancelling, earlyStopped, paused, deleted]
-    public static let terminal: Set<String> = [completed, failed, expired, cancelled, earlyStopped, deleted]
-
-    public static func isTerminal(_ state: String) -> Bool { terminal.contains(state) }
-
-    /// `JOB_STATE_RUNNING` -> `RUNNING`, for tables and progress lines.
-    public static func short(_ state: String) -> String {
-        state.hasPrefix(prefix) ? String(state.dropFirst(prefix.count)) : state
+    public var rawValue: String {
+        switch self {
+        case .unrecognized(let name): return name
+        default: return JobState.prefix + shortName
+        }
     }
+
+    /// The name without its prefix (`RUNNING`), for tables and progress lines; an unrecognized name loses the
+    /// prefix too when it has one.
+    public var shortName: String {
+        switch self {
+        case .unspecified: return "UNSPECIFIED"
+        case .creating: return "CREATING"
+        case .running: return "RUNNING"
+        case .completed: return "COMPLETED"
+        case .failed: return "FAILED"
+        case .cancelled: return "CANCELLED"
+        case .deleting: return "DELETING"
+        case .writingResults: return "WRITING_RESULTS"
+        case .validating: return "VALIDATING"
+        case .deletingCleaningUp: return "DELETING_CLEANING_UP"
+        case .pending: return "PENDING"
+        case .expired: return "EXPIRED"
+        case .reQueueing: return "RE_QUEUEING"
+        case .creatingInputDataset: return "CREATING_INPUT_DATASET"
+        case .idle: return "IDLE"
+        case .cancelling: return "CANCELLING"
+        case .earlyStopped: return "EARLY_STOPPED"
+        case .paused: return "PAUSED"
+        case .deleted: return "DELETED"
+        case .unrecognized(let name): return name.hasPrefix(JobState.prefix) ? String(name.dropFirst(JobState.prefix.count)) : name
+        }
+    }
+
+    /// The end states (gateway-api.md §3): a job in one never changes again. An unrecognized state is not one.
+    public static let terminal: Set<JobState> = [.completed, .failed, .expired, .cancelled, .earlyStopped, .deleted]
+
+    public var isTerminal: Bool { JobState.terminal.contains(self) }
 }
 
-public enum Precision {
-    public static let all = ["PRECISION_UNSPECIFIED", "FP16", "FP8", "FP8_MM", "FP8_AR", "FP8_MM_KV_ATTN", "FP8_KV",
-                             "FP8_MM_V2", "FP8_V2", "FP8_MM_KV_ATTN_V2", "NF4", "FP4", "BF16", "FP4_BLOCKSCALED_MM",
-                             "FP4_MX_MOE"]
+/// A job's serving `precision`.
+public enum Precision: WireEnum {
+    case unspecified, fp16, fp8, fp8MM, fp8AR, fp8MMKVAttn, fp8KV, fp8MMV2, fp8V2, fp8MMKVAttnV2, nf4, fp4, bf16
+    case fp4BlockScaledMM, fp4MXMoE
+    case unrecognized(String)
+
+    public static let allCases: [Precision] = [
+        .unspecified, .fp16, .fp8, .fp8MM, .fp8AR, .fp8MMKVAttn, .fp8KV, .fp8MMV2, .fp8V2, .fp8MMKVAttnV2, .nf4, .fp4,
+        .bf16, .fp4BlockScaledMM, .fp4MXMoE,
+    ]
+
+    public var rawValue: String {
+        switch self {
+        case .unspecified: return "PRECISION_UNSPECIFIED"
+        case .fp16: return "FP16"
+        case .fp8: return "FP8"
+        case .fp8MM: return "FP8_MM"
+        case .fp8AR: return "FP8_AR"
+        case .fp8MMKVAttn: return "FP8_MM_KV_ATTN"
+        case .fp8KV: return "FP8_KV"
+        case .fp8MMV2: return "FP8_MM_V2"
+        case .fp8V2: return "FP8_V2"
+        case .fp8MMKVAttnV2: return "FP8_MM_KV_ATTN_V2"
+        case .nf4: return "NF4"
+        case .fp4: return "FP4"
+        case .bf16: return "BF16"
+        case .fp4BlockScaledMM: return "FP4_BLOCKSCALED_MM"
+        case .fp4MXMoE: return "FP4_MX_MOE"
+        case .unrecognized(let name): return name
+        }
+    }
 }
 
 /// `inferenceParameters`: the defaults every row's request starts from.
@@ -170,7 +217,7 @@ public struct BatchInferenceJob: Equatable, Sendable {
     public var outputDatasetId = ""
     public var inferenceParameters: InferenceParameters?
     public var updateTime: String?
-    public var precision = "PRECISION_UNSPECIFIED"
+    public var precision = Precision.unspecified
     public var jobProgress: JobProgress?
     public var continuedFromJobName = ""
     public var expireTime: String?
@@ -194,14 +241,14 @@ public struct BatchInferenceJob: Equatable, Sendable {
         displayName = try o.string("displayName") ?? ""
         createTime = try o.string("createTime")
         createdBy = try o.string("createdBy") ?? ""
-        state = try o.string("state") ?? JobState.unspecified
+        state = try o.wireEnum("state") ?? .unspecified
         if let s = try o.object("status") { status = try ResourceStatus(s) }
         model = try o.string("model") ?? ""
         inputDatasetId = try o.string("inputDatasetId") ?? ""
         outputDatasetId = try o.string("outputDatasetId") ?? ""
         if let p = o.value("inferenceParameters") { inferenceParameters = try InferenceParameters(json: p, strict: strict) }
         updateTime = try o.string("updateTime")
-        precision = try o.string("precision") ?? "PRECISION_UNSPECIFIED"
+        precision = try o.wireEnum("precision") ?? .unspecified
         if let p = o.value("jobProgress") { jobProgress = try JobProgress(json: p) }
         continuedFromJobName = try o.string("continuedFromJobName") ?? ""
         expireTime = try o.string("expireTime")
@@ -209,13 +256,11 @@ public struct BatchInferenceJob: Equatable, Sendable {
         waitingOnCapacity = try o.bool("waitingOnCapacity") ?? false
         maxJobDuration = try o.string("maxJobDuration")
         systemPrompt = try o.string("systemPrompt") ?? ""
-        if strict, !Precision.all.contains(precision) {
-            throw ProtoJSONError("invalid value for enum field precision: \"\(precision)\"")
-        }
+        if strict { try ProtoObject.requireRecognized(precision, field: "precision") }
     }
 
     public var id: String { name.split(separator: "/").last.map(String.init) ?? name }
-    public var isTerminal: Bool { JobState.isTerminal(state) }
+    public var isTerminal: Bool { state.isTerminal }
 
     public var json: JSONValue {
         .object([
@@ -223,14 +268,14 @@ public struct BatchInferenceJob: Equatable, Sendable {
             ("displayName", .string(displayName)),
             ("createTime", createTime.map(JSONValue.string) ?? .null),
             ("createdBy", .string(createdBy)),
-            ("state", .string(state)),
+            ("state", .string(state.rawValue)),
             ("status", status.json),
             ("model", .string(model)),
             ("inputDatasetId", .string(inputDatasetId)),
             ("outputDatasetId", .string(outputDatasetId)),
             ("inferenceParameters", inferenceParameters?.json ?? .null),
             ("updateTime", updateTime.map(JSONValue.string) ?? .null),
-            ("precision", .string(precision)),
+            ("precision", .string(precision.rawValue)),
             ("jobProgress", jobProgress?.json ?? .null),
             ("continuedFromJobName", .string(continuedFromJobName)),
             ("expireTime", expireTime.map(JSONValue.string) ?? .null),
@@ -258,7 +303,7 @@ public struct BatchInferenceJob: Equatable, Sendable {
             if !p.extraBody.isEmpty { pm.append(("extraBody", .string(p.extraBody))) }
             if !pm.isEmpty { m.append(("inferenceParameters", .object(pm))) }
         }
-        if precision != "PRECISION_UNSPECIFIED" { m.append(("precision", .string(precision))) }
+        if precision != .unspecified { m.append(("precision", .string(precision.rawValue))) }
         if !systemPrompt.isEmpty { m.append(("systemPrompt", .string(systemPrompt))) }
         if let d = maxJobDuration { m.append(("maxJobDuration", .string(d))) }
         if !continuedFromJobName.isEmpty { m.append(("continuedFromJobName", .string(continuedFromJobName))) }

@@ -1,4 +1,4 @@
-// The Dataset resource: fields, enums and their protojson form.
+// The Dataset resource: fields, state and their protojson form (DatasetFormat is in JSONL, shared with the validator).
 import BatchJSONL
 
 /// `status {code, message}` inside a resource; `code` is the enum name, e.g. `INVALID_ARGUMENT`.
@@ -18,19 +18,21 @@ public struct ResourceStatus: Equatable, Sendable {
     }
 }
 
-public enum DatasetState {
-    public static let unspecified = "STATE_UNSPECIFIED"
-    public static let uploading = "UPLOADING"
-    public static let ready = "READY"
-    public static let all = [unspecified, uploading, ready]
-}
+/// A dataset's `state`.
+public enum DatasetState: WireEnum {
+    case unspecified, uploading, ready
+    case unrecognized(String)
 
-public enum DatasetFormat {
-    public static let unspecified = "FORMAT_UNSPECIFIED"
-    public static let chat = "CHAT"
-    public static let completion = "COMPLETION"
-    public static let rl = "RL"
-    public static let all = [unspecified, chat, completion, rl]
+    public static let allCases: [DatasetState] = [.unspecified, .uploading, .ready]
+
+    public var rawValue: String {
+        switch self {
+        case .unspecified: return "STATE_UNSPECIFIED"
+        case .uploading: return "UPLOADING"
+        case .ready: return "READY"
+        case .unrecognized(let name): return name
+        }
+    }
 }
 
 public struct Dataset: Equatable, Sendable {
@@ -68,18 +70,18 @@ public struct Dataset: Equatable, Sendable {
         createTime = try o.string("createTime")
         updateTime = try o.string("updateTime")
         createdBy = try o.string("createdBy") ?? ""
-        state = try o.string("state") ?? DatasetState.unspecified
+        state = try o.wireEnum("state") ?? .unspecified
         if let s = try o.object("status") { status = try ResourceStatus(s) }
         exampleCount = try o.int64("exampleCount") ?? 0
         estimatedTokenCount = try o.int64("estimatedTokenCount") ?? 0
         averageTurnCount = try o.double("averageTurnCount") ?? 0
         for member in Dataset.sourceMembers { if let v = o.value(member) { source = (member, v) } }
         externalUrl = try o.string("externalUrl") ?? ""
-        format = try o.string("format") ?? DatasetFormat.unspecified
+        format = try o.wireEnum("format") ?? .unspecified
         sourceJobName = try o.string("sourceJobName") ?? ""
         if strict {
-            if !DatasetState.all.contains(state) { throw ProtoJSONError("invalid value for enum field state: \"\(state)\"") }
-            if !DatasetFormat.all.contains(format) { throw ProtoJSONError("invalid value for enum field format: \"\(format)\"") }
+            try ProtoObject.requireRecognized(state, field: "state")
+            try ProtoObject.requireRecognized(format, field: "format")
         }
     }
 
@@ -92,7 +94,7 @@ public struct Dataset: Equatable, Sendable {
             ("createTime", createTime.map(JSONValue.string) ?? .null),
             ("updateTime", updateTime.map(JSONValue.string) ?? .null),
             ("createdBy", .string(createdBy)),
-            ("state", .string(state)),
+            ("state", .string(state.rawValue)),
             ("status", status.json),
             ("exampleCount", .string(String(exampleCount))),
             ("estimatedTokenCount", .string(String(estimatedTokenCount))),
@@ -101,7 +103,7 @@ public struct Dataset: Equatable, Sendable {
         if let (member, value) = source { members.append((member, value)) }
         members += [
             ("externalUrl", .string(externalUrl)),
-            ("format", .string(format)),
+            ("format", .string(format.rawValue)),
             ("sourceJobName", .string(sourceJobName)),
         ]
         return .object(members)

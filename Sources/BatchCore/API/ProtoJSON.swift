@@ -69,6 +69,16 @@ public struct ProtoObject {
         return b
     }
 
+    /// An enum field by name; a name this build does not know decodes to `unrecognized`.
+    public func wireEnum<E: WireEnum>(_ name: String) throws -> E? {
+        try string(name).map(E.init(name:))
+    }
+
+    /// Refuses an unknown enum name, as the gateway does in request bodies.
+    public static func requireRecognized<E: WireEnum>(_ value: E, field: String) throws {
+        guard value.isRecognized else { throw ProtoJSONError("invalid value for enum field \(field): \"\(value.rawValue)\"") }
+    }
+
     public func object(_ name: String) throws -> ProtoObject? {
         guard let v = value(name) else { return nil }
         return try ProtoObject(v, context: name)

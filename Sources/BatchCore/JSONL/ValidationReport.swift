@@ -1,14 +1,5 @@
 // ValidationReport: what validating a dataset found, with its text and JSON renderings.
 
-/// The dataset formats of the gateway's `Dataset.format` enum that a batch input can have.
-public enum DatasetFormat: String, Sendable, Equatable {
-    case unspecified = "FORMAT_UNSPECIFIED"
-    /// Rows carry `body.messages`.
-    case chat = "CHAT"
-    /// Rows carry `body.prompt_token_ids`.
-    case completion = "COMPLETION"
-}
-
 /// One fault of the data, at a 1-based physical line of the file.
 public struct Problem: Equatable, Sendable, CustomStringConvertible {
     public var line: Int

@@ -68,17 +68,17 @@ enum DatasetCommands {
         if let staged {
             dataset.source = ("userUploaded", .object([]))
             dataset.exampleCount = Int64(staged.rows)
-            dataset.format = format?.wireName ?? staged.format
+            dataset.format = format.map { DatasetFormat(name: $0.wireName) } ?? staged.format
         } else {
             // An empty dataset to upload into later: the gateway still wants an example count.
             dataset.source = ("userUploaded", .object([]))
-            if let format { dataset.format = format.wireName }
+            if let format { dataset.format = DatasetFormat(name: format.wireName) }
         }
         var body: [(String, JSONValue)] = []
         if !dataset.displayName.isEmpty { body.append(("displayName", .string(dataset.displayName))) }
         if let source = dataset.source { body.append(source) }
         body.append(("exampleCount", .string(String(dataset.exampleCount))))
-        if dataset.format != BatchAPI.DatasetFormat.unspecified { body.append(("format", .string(dataset.format))) }
+        if dataset.format != .unspecified { body.append(("format", .string(dataset.format.rawValue))) }
         let created = try client.send(Endpoints.createDataset(account: name.account, id: id, dataset: .object(body)))
         if let staged {
             try upload(c, name: name, staged: staged)
@@ -94,7 +94,7 @@ enum DatasetCommands {
         let name = try c.resourceName(c.invocation.positional(0)!, .dataset, what: "dataset")
         let staged = try stage(c, file: c.invocation.positional(1)!, validate: args.validate)
         try c.client().send(Endpoints.updateDataset(name, fields: .object([
-            ("exampleCount", .string(String(staged.rows))), ("format", .string(staged.format))])))
+            ("exampleCount", .string(String(staged.rows))), ("format", .string(staged.format.rawValue))])))
         try upload(c, name: name, staged: staged)
         if let final = try c.client().send(Endpoints.getDataset(name)) { c.render([final], kind: .dataset, isList: false) }
     }
@@ -105,7 +105,7 @@ enum DatasetCommands {
         var fileName: String
         var size: Int64
         var rows: Int
-        var format: String
+        var format: DatasetFormat
     }
 
     static func stage(_ c: Context, file: String, validate: Bool) throws -> StagedFile {
@@ -130,11 +130,11 @@ enum DatasetCommands {
             for w in report.renderedWarnings { c.streams.note("warning: \(w)") }
             c.streams.note("validated \(file): \(report.summary)")
             return StagedFile(path: path, fileName: fileName, size: Int64(info.st_size), rows: report.rows,
-                              format: report.format == .completion ? BatchAPI.DatasetFormat.completion : BatchAPI.DatasetFormat.chat)
+                              format: report.format == .completion ? .completion : .chat)
         }
         // Without validation the example count still has to be right: count non-blank lines.
         let rows = try countRows(path: path)
-        return StagedFile(path: path, fileName: fileName, size: Int64(info.st_size), rows: rows, format: BatchAPI.DatasetFormat.chat)
+        return StagedFile(path: path, fileName: fileName, size: Int64(info.st_size), rows: rows, format: .chat)
     }
 
     static func countRows(path: String) throws -> Int {
@@ -177,7 +177,7 @@ enum DatasetCommands {
         var delay = 0.1
         while true {
             guard let d = try client.send(Endpoints.getDataset(name)) else { return }
-            if d["state"]?.stringValue == DatasetState.ready { return }
+            if d["state"]?.stringValue == DatasetState.ready.rawValue { return }
             if Date() > deadline { throw CLIError.failure("\(name) is not READY after 10 minutes (state \(d["state"]?.stringValue ?? "?"))") }
             Thread.sleep(forTimeInterval: delay)
             delay = min(delay * 2, 2)

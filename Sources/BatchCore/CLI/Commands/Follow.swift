@@ -12,7 +12,7 @@ enum Follow {
         Interrupt.setMessage("interrupted; \(name.id) keeps running on the gateway (follow it again with 'batchctl bij wait \(name.id)')")
         defer { Interrupt.setMessage(nil) }
         let start = Date()
-        var lastState = ""
+        var lastState: JobState?
         var firstSample: (Date, Int64)?
         var lastProgress: (Date, Int64)?
         var warnedStall = false
@@ -32,7 +32,7 @@ enum Follow {
             if live {
                 c.streams.progress("\r\u{1B}[K" + liveLine(job, elapsed: now.timeIntervalSince(start), first: firstSample!, now: now, stalled: stalled))
             } else if job.state != lastState {
-                c.streams.note("\(Timestamp.now().prefix(19))Z \(name.id): \(JobState.short(job.state)) \(counts(job))")
+                c.streams.note("\(Timestamp.now().prefix(19))Z \(name.id): \(job.state.shortName) \(counts(job))")
             }
             if stalled, !warnedStall, !live {
                 c.streams.note("warning: \(name.id) has made no progress for \(DurationText.human(now.timeIntervalSince(lastProgress!.0)))")
@@ -45,7 +45,7 @@ enum Follow {
                 try afterEnd(job)
                 c.render([raw], kind: .batchInferenceJob, isList: false)
                 if exitContract, job.state != JobState.completed {
-                    throw CLIError.jobEnded(state: job.state, message: job.status.message)
+                    throw CLIError.jobEnded(state: job.state.rawValue, message: job.status.message)
                 }
                 return job
             }
@@ -55,7 +55,7 @@ enum Follow {
                 let left = timeout - now.timeIntervalSince(start)
                 if left <= 0 {
                     if live { c.streams.progress("\r\u{1B}[K") }
-                    throw CLIError.waitTimedOut("\(name.id) is still \(JobState.short(job.state)) after \(DurationText.human(timeout)) (\(counts(job)))")
+                    throw CLIError.waitTimedOut("\(name.id) is still \(job.state.shortName) after \(DurationText.human(timeout)) (\(counts(job)))")
                 }
                 sleep = min(sleep, left)
             }
@@ -69,7 +69,7 @@ enum Follow {
     }
 
     static func liveLine(_ job: BatchInferenceJob, elapsed: Double, first: (Date, Int64), now: Date, stalled: Bool) -> String {
-        var line = JobState.short(job.state)
+        var line = job.state.shortName
         if let p = job.jobProgress, p.totalInputRequests > 0 {
             let fraction = min(1, Double(p.totalProcessedRequests) / Double(p.totalInputRequests))
             let width = 20

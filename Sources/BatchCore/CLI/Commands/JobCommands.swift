@@ -21,7 +21,7 @@ enum JobCommands {
         if let v = args.n { params.n = v; anyParam = true }
         if let v = args.extraBody { params.extraBody = v.compactText; anyParam = true }
         if anyParam { job.inferenceParameters = params }
-        if let p = args.precision { job.precision = p }
+        if let p = args.precision { job.precision = Precision(name: p) }
         job.systemPrompt = args.systemPrompt ?? ""
         if let d = args.maxJobDuration { job.maxJobDuration = DurationText.wire(DurationText.seconds(d)) }
 

@@ -110,7 +110,7 @@ public enum Renderer {
                 let progress = j["jobProgress"]
                 let processed = progress?["totalProcessedRequests"]?.int64Value ?? 0
                 let total = progress?["totalInputRequests"]?.int64Value ?? 0
-                var row = [id(s(j, "name")), JobState.short(s(j, "state")), s(j, "model"),
+                var row = [id(s(j, "name")), JobState(name: s(j, "state")).shortName, s(j, "model"),
                            progress == nil || progress!.isNull ? "-" : "\(processed)/\(total)", shortTime(s(j, "createTime"))]
                 if wide {
                     row += [s(j, "displayName"), id(s(j, "inputDatasetId")), id(s(j, "outputDatasetId")),

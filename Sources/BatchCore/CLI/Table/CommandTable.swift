@@ -167,7 +167,7 @@ public enum CommandTable {
                         FlagSpec(.n, value: .integer, valueName: "N", doc: "Choices per request", group: "Inference"),
                         FlagSpec(.extraBody, value: .json, valueName: "JSON", doc: "Extra request fields as a JSON object",
                                  group: "Inference"),
-                        FlagSpec(.precision, value: .choice(Array(Precision.all.dropFirst())), valueName: "PRECISION",
+                        FlagSpec(.precision, value: .choice(Array(Precision.names.dropFirst())), valueName: "PRECISION",
                                  doc: "Serving precision", group: "Inference"),
                         FlagSpec(.systemPrompt, value: .string, valueName: "TEXT", doc: "System message prepended to rows without one",
                                  group: "Inference"),

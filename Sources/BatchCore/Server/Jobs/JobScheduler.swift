@@ -120,7 +120,7 @@ final class JobScheduler: @unchecked Sendable {
         finish(account, id, state: JobState.cancelled, status: ResourceStatus(code: "CANCELLED", message: "cancelled before it ran"))
     }
 
-    private func finish(_ account: String, _ id: String, state: String, status: ResourceStatus = ResourceStatus()) {
+    private func finish(_ account: String, _ id: String, state: JobState, status: ResourceStatus = ResourceStatus()) {
         let now = Timestamp.now()
         guard let job = update(account, id, { j in
             j.state = state

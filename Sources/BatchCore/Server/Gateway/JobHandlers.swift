@@ -1,0 +1,145 @@
+// The batch inference job routes (gateway-api.md §3): create with continuation, get, list, delete, `:cancel`.
+import BatchAPI
+import BatchHTTP
+import BatchJSONL
+import Foundation
+
+extension Gateway {
+    func serve(_ route: JobRoute, _ request: HTTPRequest, account: String) throws -> HTTPResponse {
+        switch route {
+        case .list: return try listJobs(request, account)
+        case .create: return try createJob(request, account)
+        case .get(let id):
+            // The hottest route: the store keeps each job's JSON ready.
+            guard let bytes = store.jobJSON(account, id) else { throw notFound(.batchInferenceJob, account, id) }
+            return .json(bytes)
+        case .delete(let id): return try deleteJob(account, id)
+        case .cancel(let id): return try cancelJob(account, id)
+        }
+    }
+
+    static let jobListFields: Set<String> = ["name", "displayName", "createTime", "updateTime", "state", "model",
+                                              "inputDatasetId", "outputDatasetId", "continuedFromJobName"]
+
+    func listJobs(_ request: HTTPRequest, _ account: String) throws -> HTTPResponse {
+        let query = try ListQuery(request.query, defaultOrder: "createTime", fields: Gateway.jobListFields)
+        return Gateway.ok(query.page(store.jobs(account).map(\.json), itemsKey: "batchInferenceJobs"))
+    }
+
+    func datasetName(_ text: String, _ account: String, field: String) throws -> ResourceName {
+        if let n = ResourceName(text, kind: .dataset) {
+            guard n.account == account else { throw GatewayError(.invalidArgument, "\(field) must be in account \(account)") }
+            return n
+        }
+        if ResourceID.isValid(text) { return ResourceName(account: account, kind: .dataset, id: text) }
+        throw GatewayError(.invalidArgument, "invalid \(field) \"\(text)\": expected accounts/\(account)/datasets/ID")
+    }
+
+    func createJob(_ request: HTTPRequest, _ account: String) throws -> HTTPResponse {
+        var job = try BatchInferenceJob(json: readJSON(request), strict: true)
+        let letters = Array("abcdefghijklmnopqrstuvwxyz0123456789")
+        func random(_ n: Int) -> String { String((0..<n).map { _ in letters.randomElement()! }) }
+        let id = request.queryValue("batchInferenceJobId").flatMap { $0.isEmpty ? nil : $0 } ?? "job-" + random(12)
+        if let problem = ResourceID.problem(id) { throw GatewayError(.invalidArgument, "invalid batchInferenceJobId \"\(id)\": \(problem)") }
+        let name = ResourceName(account: account, kind: .batchInferenceJob, id: id)
+
+        if !job.continuedFromJobName.isEmpty {
+            guard let prevName = ResourceName(job.continuedFromJobName, kind: .batchInferenceJob), prevName.account == account,
+                  let prev = store.job(account, prevName.id) else {
+                throw GatewayError(.invalidArgument, "continuedFromJobName \"\(job.continuedFromJobName)\" does not name an existing job")
+            }
+            guard prev.isTerminal else {
+                throw GatewayError(.failedPrecondition, "job \"\(prev.name)\" is still \(prev.state); continue it once it has ended")
+            }
+            if job.model.isEmpty { job.model = prev.model }
+            if job.inputDatasetId.isEmpty { job.inputDatasetId = prev.inputDatasetId }
+            if job.inferenceParameters == nil { job.inferenceParameters = prev.inferenceParameters }
+            if job.systemPrompt.isEmpty { job.systemPrompt = prev.systemPrompt }
+        }
+        guard !job.model.isEmpty else { throw GatewayError(.invalidArgument, "model is required") }
+        guard !job.inputDatasetId.isEmpty else { throw GatewayError(.invalidArgument, "inputDatasetId is required") }
+        let input = try datasetName(job.inputDatasetId, account, field: "inputDatasetId")
+        guard let inputDataset = store.dataset(account, input.id) else {
+            throw GatewayError(.invalidArgument, "input dataset \"\(input)\" not found")
+        }
+        guard inputDataset.state == DatasetState.ready else {
+            throw GatewayError(.failedPrecondition, "input dataset \"\(input)\" is \(inputDataset.state), not READY")
+        }
+        job.inputDatasetId = input.description
+
+        var duration = 24 * 3600.0
+        if let text = job.maxJobDuration {
+            guard text.hasSuffix("s"), let seconds = Double(text.dropLast()), seconds > 0 else {
+                throw GatewayError(.invalidArgument, "invalid maxJobDuration \"\(text)\": expected a duration like \"86400s\"")
+            }
+            duration = seconds
+        }
+        duration = min(max(duration, config.minJobDuration), config.maxJobDuration)
+        let now = Date()
+        job.name = name.description
+        job.createTime = Timestamp.string(from: now)
+        job.updateTime = job.createTime
+        job.createdBy = config.defaultAccount
+        job.state = JobState.validating
+        job.status = ResourceStatus()
+        job.maxJobDuration = DurationText.wire(duration)
+        job.expireTime = Timestamp.string(from: now.addingTimeInterval(duration))
+        job.lifecycle = JobLifecycle()
+        job.jobProgress = nil
+        job.waitingOnCapacity = false
+        if job.precision == .unspecified { job.precision = .bf16 }
+
+        try store.locked {
+            if store.job(account, id) != nil { throw GatewayError(.alreadyExists, "batch inference job \"\(name)\" already exists") }
+            var output: ResourceName
+            if job.outputDatasetId.isEmpty {
+                var candidate = ResourceName(account: account, kind: .dataset, id: "bij-" + random(8))
+                while store.dataset(account, candidate.id) != nil { candidate.id = "bij-" + random(8) }
+                output = candidate
+            } else {
+                output = try datasetName(job.outputDatasetId, account, field: "outputDatasetId")
+            }
+            if let existing = store.dataset(account, output.id) {
+                guard existing.sourceJobName.isEmpty, store.datasetFiles(account, output.id).isEmpty else {
+                    throw GatewayError(.alreadyExists, "output dataset \"\(output)\" already exists and holds data")
+                }
+            }
+            var out = store.dataset(account, output.id) ?? Dataset()
+            out.name = output.description
+            out.createTime = out.createTime ?? job.createTime
+            out.updateTime = job.createTime
+            out.createdBy = config.defaultAccount
+            out.state = DatasetState.uploading
+            out.format = .chat
+            out.sourceJobName = name.description
+            try store.saveDataset(out, account, output.id)
+            job.outputDatasetId = output.description
+            try store.saveJob(job, account, id)
+        }
+        scheduler.enqueue(account: account, id: id)
+        return Gateway.ok(job.json)
+    }
+
+    func deleteJob(_ account: String, _ id: String) throws -> HTTPResponse {
+        guard let job = store.job(account, id) else { throw notFound(.batchInferenceJob, account, id) }
+        if job.isTerminal {
+            try store.deleteJob(account, id)
+        } else {
+            try store.updateJob(account, id) { $0.state = JobState.deletingCleaningUp }
+            scheduler.stop(account: account, id: id)
+        }
+        return Gateway.ok(.object([]))
+    }
+
+    func cancelJob(_ account: String, _ id: String) throws -> HTTPResponse {
+        guard let job = store.job(account, id) else { throw notFound(.batchInferenceJob, account, id) }
+        guard !job.isTerminal else {
+            throw GatewayError(.failedPrecondition, "batch inference job \"\(job.name)\" has already ended (\(job.state))")
+        }
+        if job.state != JobState.deletingCleaningUp {
+            try store.updateJob(account, id) { $0.state = JobState.cancelling }
+        }
+        scheduler.stop(account: account, id: id)
+        return Gateway.ok(store.job(account, id)?.json ?? job.json)
+    }
+}
