@@ -89,7 +89,7 @@ final class HTTPBackendTests: XCTestCase {
         XCTAssertEqual(customIDs(errors).sorted(), ["row-10", "row-11", "row-2", "row-3", "row-5", "row-6", "row-8", "row-9"])
         let garbage = try XCTUnwrap(errors.first { $0["custom_id"] == .string("row-10") })
         XCTAssertEqual(garbage["error"]?["code"], .number("502"))
-        XCTAssertEqual(garbage["error"]?["message"]?.stringValue?.contains("malformed response head"), true, garbage.compactText)
+        XCTAssertEqual(garbage["error"]?["message"]?.stringValue?.contains("malformed status line"), true, garbage.compactText)
         let notJSON = try XCTUnwrap(errors.first { $0["custom_id"] == .string("row-11") })
         XCTAssertEqual(notJSON["error"]?["code"], .number("502"))
         let bad = try XCTUnwrap(errors.first { $0["custom_id"] == .string("row-5") })
