@@ -37,5 +37,5 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["BatchCLI", "BatchAPI"]),
         .testTarget(name: "EndToEndTests", dependencies: ["BatchHTTP", "BatchAPI", "BatchJSONL", "BatchClient", "batchctl"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

@@ -2,6 +2,7 @@
 import BatchAPI
 import BatchClient
 import BatchJSONL
+import Foundation
 import XCTest
 
 final class RequestTests: XCTestCase {
@@ -25,10 +26,18 @@ final class RequestTests: XCTestCase {
     }
 
     func testDryRunSendsNothing() throws {
-        var printed = ""
+        let printed = Printed()
         let client = GatewayClient(options: ClientOptions(baseURL: "http://127.0.0.1:1", apiKey: "k", dryRun: true,
-                                                          dryRunOutput: { printed += $0 }))
+                                                          dryRunOutput: { printed.append($0) }))
         XCTAssertNil(try client.send(Endpoints.listDatasets(account: "a", query: [])))
-        XCTAssertTrue(printed.hasPrefix("GET http://127.0.0.1:1/v1/accounts/a/datasets\n"), printed)
+        XCTAssertTrue(printed.text.hasPrefix("GET http://127.0.0.1:1/v1/accounts/a/datasets\n"), printed.text)
     }
+}
+
+/// What --dry-run printed; the lock makes it safe to hand to a @Sendable closure.
+final class Printed: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = ""
+    func append(_ text: String) { lock.withLock { value += text } }
+    var text: String { lock.withLock { value } }
 }

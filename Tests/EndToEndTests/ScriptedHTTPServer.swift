@@ -30,11 +30,11 @@ final class ScriptedHTTPServer {
             Answer(json: ["status": code, "location": location, "body": "", "headers": [String: String]()])
         }
         /// Whatever the upstream server answers.
-        static let upstream = Answer(json: ["upstream": true])
+        static var upstream: Answer { Answer(json: ["upstream": true]) }
         /// Reads the request and never answers (for `seconds`; then the connection is closed).
         static func hang(_ seconds: Double = 120) -> Answer { Answer(json: ["hang": seconds]) }
         /// Reads the request and closes the connection without a byte of answer.
-        static let drop = Answer(json: ["drop": true])
+        static var drop: Answer { Answer(json: ["drop": true]) }
     }
 
     /// A request as the server saw it. `status` is what it answered (0 for `hang` and `drop`).

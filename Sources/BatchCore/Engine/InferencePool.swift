@@ -4,6 +4,8 @@ import Foundation
 /// `concurrency` threads run the requests of all jobs (the server's `--concurrency`). Each job queues its
 /// work on its own lane and the workers take from the lanes in turn, so a job that queued first cannot
 /// starve one that started later: with k busy jobs each gets about 1/k of the workers.
+/// `@unchecked Sendable`: `lanes` (and each lane's tasks), `cursor`, `queuedTotal`, `shuttingDown` and `threads`
+/// are guarded by `condition`.
 public final class InferencePool: @unchecked Sendable {
     public let concurrency: Int
     private let condition = NSCondition()

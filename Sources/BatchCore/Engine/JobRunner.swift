@@ -10,6 +10,7 @@ import BatchJSONL
 /// retry with backoff, and hand the finished line to the runner; a flusher thread writes, fsyncs and
 /// checkpoints the lines every `flushInterval` and reports progress. A new runner on the same directory after
 /// a crash picks up where the last checkpoint left off.
+/// `@unchecked Sendable`: the mutable state is guarded by `state` (an NSCondition), as marked below.
 public final class JobRunner: @unchecked Sendable {
     public let spec: JobSpec
     public let backend: InferenceBackend
@@ -103,8 +104,11 @@ public final class JobRunner: @unchecked Sendable {
         state.unlock()
 
         let flusherDone = DispatchSemaphore(value: 0)
+        // The store and the progress callback go to the flusher thread and come back after `flusherDone`: never
+        // used by two threads at once, which the compiler cannot see through Thread's @Sendable closure.
+        let handOver = HandOver((store, progress))
         let flusher = Thread { [self] in
-            flushLoop(store: store, progress: progress)
+            flushLoop(store: handOver.value.0, progress: handOver.value.1)
             flusherDone.signal()
         }
         flusher.name = "batchctl-flush"
@@ -384,4 +388,10 @@ public final class JobRunner: @unchecked Sendable {
             state.unlock()
         }
     }
+}
+
+/// A value passed to another thread and back without overlapping use (the caller says why that holds).
+private struct HandOver<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }

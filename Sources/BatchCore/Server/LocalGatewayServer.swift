@@ -42,6 +42,8 @@ public struct ServerStartError: Error, CustomStringConvertible {
     public var isUsage: Bool
 }
 
+/// `@unchecked Sendable`: everything is immutable but `http`, which `start()` sets and `stop()` reads on the one
+/// thread that owns the server (the `batchctl server` command, or a test).
 public final class LocalGatewayServer: @unchecked Sendable {
     public let options: ServerOptions
     let store: Store

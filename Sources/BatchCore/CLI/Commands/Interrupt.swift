@@ -25,8 +25,8 @@ public enum Interrupt {
             lock.lock()
             let m = message ?? "interrupted"
             lock.unlock()
-            if isatty(2) == 1 { fputs("\r\u{1B}[K", stderr) }
-            fputs("batchctl: \(m)\n", stderr)
+            if isatty(2) == 1 { fputs("\r\u{1B}[K", standardError) }
+            fputs("batchctl: \(m)\n", standardError)
             // _exit, not exit: atexit handlers would run while the main thread is still mid-request, and its
             // failure could race us to exit with another status.
             _exit(130)

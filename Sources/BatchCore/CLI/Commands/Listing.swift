@@ -57,6 +57,7 @@ enum Listing {
 }
 
 /// A one-line progress bar on stderr (only on a terminal, never with --quiet): bytes, rate, ETA.
+/// `@unchecked Sendable`: `lastDraw` and `drew` are guarded by `lock` (transfers report from their own threads).
 final class ProgressBar: @unchecked Sendable {
     let streams: IOStreams
     let label: String

@@ -59,13 +59,13 @@ public enum Batchctl {
 }
 
 /// One command's implementation, and the arguments type it reads its own flags with.
-struct Command {
+struct Command: Sendable {
     /// Decodes the command's arguments with `flags` and drops them: ArgumentsTests audits the reads.
-    let decode: (FlagReader) throws -> Void
-    let run: (Context) throws -> Void
+    let decode: @Sendable (FlagReader) throws -> Void
+    let run: @Sendable (Context) throws -> Void
 
     /// A command with flags of its own: `body` gets them typed.
-    init<Arguments: CommandArguments>(_ body: @escaping (Context, Arguments) throws -> Void) {
+    init<Arguments: CommandArguments>(_ body: @escaping @Sendable (Context, Arguments) throws -> Void) {
         decode = { _ = try Arguments($0) }
         run = { c in
             let flags = FlagReader(c.invocation)
@@ -76,7 +76,7 @@ struct Command {
     }
 
     /// A command with only the global flags.
-    init(_ body: @escaping (Context) throws -> Void) {
+    init(_ body: @escaping @Sendable (Context) throws -> Void) {
         decode = { _ in }
         run = body
     }

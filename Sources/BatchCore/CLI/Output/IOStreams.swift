@@ -5,6 +5,8 @@ import Foundation
 import Glibc
 #endif
 
+/// `@unchecked Sendable`: writes are serialised by `lock`; the settings (`quiet`, `colorAllowed`, ...) are set on
+/// the main thread while the command starts, before any other thread is handed the streams.
 public final class IOStreams: @unchecked Sendable {
     public var stdoutIsTerminal: Bool
     public var stderrIsTerminal: Bool
@@ -34,8 +36,8 @@ public final class IOStreams: @unchecked Sendable {
         if ioctl(2, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { width = Int(size.ws_col) } else if let c = environment["COLUMNS"].flatMap(Int.init) { width = c }
         let color = outTTY && environment["NO_COLOR"] == nil && environment["TERM"] != "dumb"
         return IOStreams(stdoutIsTerminal: outTTY, stderrIsTerminal: errTTY, width: width, colorAllowed: color,
-                         writeOut: { s in fputs(s, stdout) },
-                         writeErr: { s in fflush(stdout); fputs(s, stderr) })
+                         writeOut: { s in fputs(s, standardOutput) },
+                         writeErr: { s in fflush(standardOutput); fputs(s, standardError) })
     }
 
     /// Streams that collect into strings, for tests. `terminal` fakes a TTY on both.
@@ -46,6 +48,7 @@ public final class IOStreams: @unchecked Sendable {
         return (streams, captured)
     }
 
+    /// `@unchecked Sendable`: `_out` and `_err` are guarded by `lock`.
     public final class Captured: @unchecked Sendable {
         private let lock = NSLock()
         private var _out = "", _err = ""
@@ -84,10 +87,25 @@ public final class IOStreams: @unchecked Sendable {
     /// Progress bars and live lines only on a terminal and without --quiet.
     public var showsProgress: Bool { stderrIsTerminal && !quiet }
 
-    public func flush() { fflush(stdout) }
+    public func flush() { fflush(standardOutput) }
 
     /// Wraps `text` in an ANSI colour when colour is allowed.
     public func colored(_ text: String, _ code: Int) -> String {
         colorAllowed ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
     }
 }
+
+/// Streams on file descriptors 1 and 2, buffered as C's stdout and stderr are (line-buffered on a terminal,
+/// stderr unbuffered). Glibc declares `stdout` and `stderr` as `var`s, which Swift 6 refuses to touch from
+/// any thread; every byte batchctl prints goes through IOStreams and these two, so nothing interleaves with
+/// the C ones. A FILE locks around each call, and these names are never reassigned.
+nonisolated(unsafe) let standardOutput: UnsafeMutablePointer<FILE> = {
+    let stream = fdopen(1, "w")!
+    setvbuf(stream, nil, isatty(1) == 1 ? _IOLBF : _IOFBF, 1 << 16)
+    return stream
+}()
+nonisolated(unsafe) let standardError: UnsafeMutablePointer<FILE> = {
+    let stream = fdopen(2, "w")!
+    setvbuf(stream, nil, _IONBF, 0)
+    return stream
+}()

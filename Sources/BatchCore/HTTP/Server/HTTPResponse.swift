@@ -77,7 +77,7 @@ public struct HTTPResponse {
 }
 
 /// An open regular file, closed when the last reference goes away (after the response has been sent).
-public final class HTTPOpenFile: @unchecked Sendable {
+public final class HTTPOpenFile: Sendable {
     public let fileDescriptor: Int32
     /// The size when opened; the response's `Content-Length` is based on it.
     public let size: Int

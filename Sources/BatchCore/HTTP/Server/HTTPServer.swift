@@ -18,6 +18,8 @@ public struct HTTPServerAddress: Sendable, Equatable, CustomStringConvertible {
 /// A thread per connection with blocking sockets keeps handlers simple (they may block on disk or on other
 /// servers) and sustains tens of thousands of small requests per second on two cores; the connection limit
 /// bounds the number of threads.
+/// `@unchecked Sendable`: the mutable state (`state`, the listening socket, the connection table) is guarded
+/// by `condition`; `configuration` and `handler` are immutable.
 public final class HTTPServer: @unchecked Sendable {
     public struct Configuration: Sendable {
         /// An IPv4 or IPv6 literal (`[::1]` or `::1`) or a name such as `localhost`.

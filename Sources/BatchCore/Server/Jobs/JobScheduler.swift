@@ -6,6 +6,7 @@ import BatchEngine
 import BatchJSONL
 import Foundation
 
+/// `@unchecked Sendable`: `queue`, `runners`, `active` and `stopping` are guarded by `lock`; the rest is immutable.
 final class JobScheduler: @unchecked Sendable {
     let store: Store
     let backend: InferenceBackend

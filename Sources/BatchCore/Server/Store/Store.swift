@@ -25,6 +25,7 @@ enum StoreError: Error, CustomStringConvertible {
     }
 }
 
+/// `@unchecked Sendable`: `datasets`, `jobs` and `jobBytes` are read and written only under `lock`.
 final class Store: @unchecked Sendable {
     let root: String
     private let lock = NSRecursiveLock()
