@@ -57,12 +57,12 @@ func runEngineBench(arguments: [String]) throws {
     let nginx = try BenchNginx(directory: directory, workers: nginxWorkers)
     defer { nginx.stop() }
 
-    // batchctl's engine, exactly as the server runs it.
-    let pool = InferencePool(concurrency: concurrency)
+    // batchctl's engine, exactly as the server runs it: one adaptive endpoint with --concurrency as its ceiling.
     let backend = try OpenAICompatibleBackend(baseURL: nginx.baseURL, requestTimeout: 60, maxConnections: concurrency)
+    let pool = InferencePool(endpoints: [InferenceEndpoint(name: nginx.baseURL, backend: backend, concurrency: concurrency)])
     let spec = JobSpec(jobName: "accounts/bench/batchInferenceJobs/engine", model: "accounts/fireworks/models/llama-v3p1-8b-instruct",
                        inputPath: input, outputDirectory: directory + "/swift-out")
-    let runner = JobRunner(spec: spec, backend: backend, pool: pool)
+    let runner = JobRunner(spec: spec, pool: pool)
     let start = Date()
     var final = JobCounters()
     let outcome = runner.run { counters in

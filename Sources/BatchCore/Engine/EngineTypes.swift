@@ -68,6 +68,33 @@ public struct JobCounters: Sendable, Equatable {
     }
 }
 
+/// A run's throughput over its running time, as `vllm bench` reports it: rows, input and output tokens per second.
+public struct RunSummary: Sendable, Equatable, CustomStringConvertible {
+    /// Rows finished (succeeded or failed) by this run; a resumed job counts only what it did since it resumed.
+    public var rows: Int
+    public var inputTokens: Int
+    public var outputTokens: Int
+    public var seconds: Double
+
+    public init(rows: Int, inputTokens: Int, outputTokens: Int, seconds: Double) {
+        self.rows = rows
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.seconds = seconds
+    }
+
+    private func rate(_ count: Int) -> Double { seconds > 0 ? Double(count) / seconds : 0 }
+    public var rowsPerSecond: Double { rate(rows) }
+    public var inputTokensPerSecond: Double { rate(inputTokens) }
+    public var outputTokensPerSecond: Double { rate(outputTokens) }
+
+    /// `1200 rows in 14.2 s: 84.5 rows/s, 3051.2 input tokens/s, 1690.1 output tokens/s`.
+    public var description: String {
+        String(format: "%d rows in %.1f s: %.1f rows/s, %.1f input tokens/s, %.1f output tokens/s",
+               rows, seconds, rowsPerSecond, inputTokensPerSecond, outputTokensPerSecond)
+    }
+}
+
 /// How `JobRunner.run` ended. In every case the rows finished so far are durable in the output directory.
 public enum JobOutcome: Sendable, Equatable {
     /// Every row is in `BIJOutputSet.jsonl` or `error-data`.

@@ -4,6 +4,20 @@ import BatchJSONL
 
 /// Why one attempt at a request failed.
 public struct InferenceFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What went wrong, beyond the status: the pool tells an endpoint that is down from a row that is refused.
+    public enum Kind: Sendable, Equatable {
+        /// The server answered with `status`.
+        case answered
+        /// No connection could be made, or it broke before the answer (status 503).
+        case connection
+        /// No answer within the request timeout (status 504).
+        case timeout
+        /// The answer is larger than the backend's limit: the row fails, asking again would not help.
+        case tooLarge
+        /// A 2xx answer that is not a chat completion (not a JSON object).
+        case invalidAnswer
+    }
+
     /// The HTTP status. Transport failures use 503 (could not connect, connection lost) and 504 (timed out),
     /// so `error-data`'s `code` always reads as an HTTP status.
     public var status: Int
@@ -11,12 +25,33 @@ public struct InferenceFailure: Error, Sendable, Equatable, CustomStringConverti
     public var retryable: Bool
     /// The server's `Retry-After`, in seconds.
     public var retryAfter: TimeInterval?
+    public var kind: Kind
 
-    public init(status: Int, message: String, retryable: Bool, retryAfter: TimeInterval? = nil) {
+    public init(status: Int, message: String, retryable: Bool, retryAfter: TimeInterval? = nil, kind: Kind = .answered) {
         self.status = status
         self.message = message
         self.retryable = retryable
         self.retryAfter = retryAfter
+        self.kind = kind
+    }
+
+    /// Connection failures, timeouts, 502, 503 and 504: the endpoint rather than the row is in trouble. Several
+    /// in a row open the endpoint's circuit.
+    public var isUnavailable: Bool {
+        switch kind {
+        case .connection, .timeout: return true
+        case .answered: return status == 502 || status == 503 || status == 504
+        case .tooLarge, .invalidAnswer: return false
+        }
+    }
+
+    /// 429, 503, 504 and timeouts: the server has more than it can take, so the endpoint's concurrency backs off.
+    public var isOverload: Bool {
+        switch kind {
+        case .timeout: return true
+        case .answered: return status == 429 || status == 503 || status == 504
+        default: return false
+        }
     }
 
     /// 408, 429 and 5xx are worth another try; other statuses will not change by asking again.
@@ -36,6 +71,31 @@ public enum InferenceResult: Sendable {
 public protocol InferenceBackend: Sendable {
     /// `request` is a complete chat completion request body (JSON, with `model`).
     func complete(_ request: [UInt8]) -> InferenceResult
+    /// The same, with the answer's bytes accounted in `memory` as they arrive (the pool's bound on the answer
+    /// bytes held at once). The default reserves a success's bytes once it is complete.
+    func complete(_ request: [UInt8], memory: AnswerMemory) -> InferenceResult
+    /// Whether the server answers at all, asked while its circuit is open. The default says yes, so that a
+    /// backend without a cheaper check is tried again with a real request.
+    func probe() -> Bool
+    /// How many requests the server runs at once when it says so (llama.cpp's `/props` `total_slots`): the
+    /// endpoint's adaptive concurrency starts there. nil when it does not say.
+    func reportedSlots() -> Int?
+}
+
+extension InferenceBackend {
+    public func complete(_ request: [UInt8], memory: AnswerMemory) -> InferenceResult {
+        let result = complete(request)
+        if case let .success(body) = result { memory.reserve(body.count) }
+        return result
+    }
+    public func probe() -> Bool { true }
+    public func reportedSlots() -> Int? { nil }
+}
+
+/// Where a backend accounts the bytes of an answer it holds in memory. `reserve` may block until other answers
+/// are written out; see `ResponseBudget`.
+public protocol AnswerMemory: Sendable {
+    func reserve(_ bytes: Int)
 }
 
 /// The built-in model `echo`: no network, same answer for the same request. It answers with the text of the

@@ -5,15 +5,16 @@ import BatchJSONL
 /// Runs one job. `run` blocks until the job is done, cancelled, expired or failed; it can be called once.
 ///
 /// How a run goes: recover the output directory (cut the files back to the checkpoint and learn which rows
-/// are done), count the input rows, then stream the input: each row becomes a task on the job's lane of the
-/// shared `InferencePool`, with at most `window` rows read ahead. Workers build the request, call the backend,
-/// retry with backoff, and hand the finished line to the runner; a flusher thread writes, fsyncs and
-/// checkpoints the lines every `flushInterval` and reports progress. A new runner on the same directory after
-/// a crash picks up where the last checkpoint left off.
+/// are done), count the input rows, then stream the input: each row becomes a request on the job's lane of the
+/// shared `InferencePool`, with at most `window` rows read ahead and not yet answered. The pool's workers send
+/// it to an endpoint and hand back the answer: a success becomes the row's line; a retryable failure waits for
+/// its backoff outside the window (so other rows take its place) and goes again, preferring another endpoint;
+/// a row whose endpoint went down goes back to the queue without losing an attempt. A flusher thread writes,
+/// fsyncs and checkpoints the lines every `flushInterval` and reports progress. A new runner on the same
+/// directory after a crash picks up where the last checkpoint left off.
 /// `@unchecked Sendable`: the mutable state is guarded by `state` (an NSCondition), as marked below.
 public final class JobRunner: @unchecked Sendable {
     public let spec: JobSpec
-    public let backend: InferenceBackend
     public let pool: InferencePool
     public let options: RunnerOptions
 
@@ -21,8 +22,11 @@ public final class JobRunner: @unchecked Sendable {
 
     private struct RowTask {
         var customID: String
-        var request: [UInt8]
+        /// The request after its model name (`RequestBuilder.requestTail`).
+        var tail: [UInt8]
         var attempt: Int
+        /// The endpoint the last attempt failed on, -1 for none.
+        var avoid = -1
     }
 
     // Everything below is guarded by `state`.
@@ -30,8 +34,12 @@ public final class JobRunner: @unchecked Sendable {
     private var started = false
     private var stopReason: StopReason?
     private var stopTime = Date.distantFuture
-    /// Rows handed to the pool and not yet finished, dropped or skipped.
+    /// Rows handed to the pool and not yet finished, dropped or skipped...
     private var outstanding = 0
+    /// ...of which these wait for a retry's backoff: they leave their place in the window to other rows.
+    private var waitingRetry = 0
+    /// Answer bytes of `pendingResults` still accounted in the pool's budget.
+    private var pendingHeld = 0
     private var feederWaiting = false
     private var acceptingResults = true
     private var flusherShouldExit = false
@@ -45,11 +53,16 @@ public final class JobRunner: @unchecked Sendable {
     // Set before the first row is dispatched, read-only afterwards.
     private var finished = CustomIDSet()
     private var builder: RequestBuilder?
+    /// `{"model":NAME` for each endpoint of the pool.
+    private var modelPrefixes: [[UInt8]] = []
     private var window = 128
+    private var runStart = Date()
+    private var startCounters = JobCounters()
+    private var runEnd: Date?
 
-    public init(spec: JobSpec, backend: InferenceBackend, pool: InferencePool, options: RunnerOptions = RunnerOptions()) {
+    /// `pool` carries the requests to the inference endpoints; it is shared by every job of the server.
+    public init(spec: JobSpec, pool: InferencePool, options: RunnerOptions = RunnerOptions()) {
         self.spec = spec
-        self.backend = backend
         self.pool = pool
         self.options = options
     }
@@ -58,6 +71,24 @@ public final class JobRunner: @unchecked Sendable {
     public var counters: JobCounters {
         state.lock(); defer { state.unlock() }
         return committed
+    }
+
+    /// True while the job has rows to run and no endpoint is answering: nothing is sent, and the job goes on
+    /// by itself once a probe succeeds (`pool.outageMessage` says why).
+    public var isWaitingOnCapacity: Bool {
+        state.lock()
+        let busy = outstanding > 0 && stopReason == nil
+        state.unlock()
+        return busy && pool.isWaitingOnCapacity
+    }
+
+    /// Rows and tokens of this run over its running time so far (or until it ended).
+    public var summary: RunSummary {
+        state.lock(); defer { state.unlock() }
+        let seconds = (runEnd ?? Date()).timeIntervalSince(runStart)
+        return RunSummary(rows: committed.totalProcessedRequests - startCounters.totalProcessedRequests,
+                          inputTokens: committed.inputTokens - startCounters.inputTokens,
+                          outputTokens: committed.outputTokens - startCounters.outputTokens, seconds: seconds)
     }
 
     /// Stops dispatching, waits up to `drainTimeout` for requests in flight, keeps every finished row, and makes
@@ -80,6 +111,7 @@ public final class JobRunner: @unchecked Sendable {
         do {
             builder = try RequestBuilder(model: options.modelMap.map(spec.model), inferenceParameters: spec.inferenceParameters,
                                          systemPrompt: spec.systemPrompt)
+            modelPrefixes = pool.models(for: spec.model, fallback: options.modelMap).map(RequestBuilder.modelPrefix)
             store = try OutputStore(directory: spec.outputDirectory)
             let recovered = try store.recover()
             finished = recovered.finished
@@ -87,6 +119,8 @@ public final class JobRunner: @unchecked Sendable {
             counters.totalInputRequests = try countInputRows()
             state.lock()
             committed = counters
+            startCounters = counters
+            runStart = Date()
             state.unlock()
         } catch {
             let counters = self.counters
@@ -127,6 +161,7 @@ public final class JobRunner: @unchecked Sendable {
         pool.removeLane(lane)
 
         state.lock()
+        runEnd = Date()
         let outcome: JobOutcome
         switch stopReason {
         case nil: outcome = .completed
@@ -162,10 +197,10 @@ public final class JobRunner: @unchecked Sendable {
         do {
             try forEachInputLine(path: spec.inputPath) { lineNumber, item in
                 state.lock()
-                if stopReason == nil, outstanding >= window {
+                if stopReason == nil, windowFullLocked(outstanding - waitingRetry >= window) {
                     // Wait for the window to drain to half, so the feeder wakes once per batch, not per row.
                     feederWaiting = true
-                    while stopReason == nil && outstanding > lowWater {
+                    while stopReason == nil && windowFullLocked(outstanding - waitingRetry > lowWater) {
                         _ = state.wait(until: Date(timeIntervalSinceNow: 0.2))
                         checkDeadlineLocked()
                     }
@@ -177,8 +212,7 @@ public final class JobRunner: @unchecked Sendable {
                 state.unlock()
                 switch item {
                 case let .line(bytes):
-                    let line = Array(bytes)
-                    submit { [self] in startRow(line, lineNumber: lineNumber) }
+                    startRow(Array(bytes), lineNumber: lineNumber)
                 case let .tooLong(count):
                     finishFailure(customID: nil, lineNumber: lineNumber,
                                   InferenceFailure(status: 400, message: "line \(lineNumber): row of \(count) bytes is longer than the limit of \(maxInputLineBytes) bytes", retryable: false))
@@ -192,13 +226,18 @@ public final class JobRunner: @unchecked Sendable {
         }
     }
 
-    /// Waits for the rows in flight; after a stop, no longer than `drainTimeout`.
+    /// Whether the feeder waits: the window is full (`full`), or so many rows wait for a backoff that their
+    /// requests would weigh on memory.
+    private func windowFullLocked(_ full: Bool) -> Bool { full || waitingRetry >= 16 * window }
+
+    /// Waits for the rows in flight; after a stop, no longer than `drainTimeout`, and not for rows waiting
+    /// for a backoff (they are unfinished, a continuation runs them).
     private func drain() {
         state.lock()
         defer { state.unlock() }
         while outstanding > 0 {
             checkDeadlineLocked()
-            if stopReason != nil, Date() >= stopTime.addingTimeInterval(options.drainTimeout) { break }
+            if stopReason != nil, outstanding == waitingRetry || Date() >= stopTime.addingTimeInterval(options.drainTimeout) { break }
             _ = state.wait(until: Date(timeIntervalSinceNow: 0.1))
         }
     }
@@ -220,12 +259,17 @@ public final class JobRunner: @unchecked Sendable {
         return stopReason != nil
     }
 
-    private func submit(_ task: @escaping () -> Void) {
-        guard let lane, pool.submit(task, to: lane) else { finishUnfinished(); return }
+    /// Queues one attempt of a row on the job's lane; `urgent` ones (back from a backoff or an outage) go first.
+    private func dispatch(_ task: RowTask, urgent: Bool) {
+        let prefixes = modelPrefixes
+        let request = PoolRequest(avoid: task.avoid, body: { index in prefixes[index] + task.tail },
+                                  done: { [self] result, verdict, endpoint, held in answered(task, result, verdict, endpoint, held) })
+        guard let lane, pool.submit(request, to: lane, urgent: urgent) else { finishUnfinished(); return }
     }
 
     // MARK: one row
 
+    /// Parses a row and queues its first attempt (on the feeder's thread).
     private func startRow(_ line: [UInt8], lineNumber: Int) {
         if isStopped { finishUnfinished(); return }
         let row: InputRow
@@ -239,33 +283,59 @@ public final class JobRunner: @unchecked Sendable {
         }
         if spec.skipCustomIDs.contains(row.customID) || finished.contains(row.customID) { finishUnfinished(); return }
         guard let builder else { finishUnfinished(); return }
-        attempt(RowTask(customID: row.customID, request: builder.requestBytes(for: row.body), attempt: 1))
+        dispatch(RowTask(customID: row.customID, tail: builder.requestTail(for: row.body), attempt: 1), urgent: false)
     }
 
-    private func attempt(_ task: RowTask) {
-        if isStopped { finishUnfinished(); return }
-        let failure: InferenceFailure
-        switch backend.complete(task.request) {
+    /// An attempt's answer, on a pool worker.
+    private func answered(_ task: RowTask, _ result: InferenceResult, _ verdict: PoolVerdict, _ endpoint: Int, _ held: Int) {
+        var failure: InferenceFailure
+        switch result {
         case let .success(body):
             if let line = Self.resultLine(customID: task.customID, response: body) {
-                finishSuccess(line.bytes, line.counters)
+                finishSuccess(line.bytes, line.counters, held: held)
                 return
             }
-            failure = InferenceFailure(status: 502, message: "the backend answered with something that is not a JSON object", retryable: true)
+            pool.releaseHeld(held)
+            failure = InferenceFailure(status: 502, message: "the backend answered with something that is not a JSON object", retryable: true,
+                                       kind: .invalidAnswer)
         case let .failure(reason):
             failure = reason
         }
-        guard failure.retryable, task.attempt < options.retry.maxAttempts else {
-            finishFailure(customID: task.customID, lineNumber: nil, failure)
-            return
-        }
         // A row stopped mid-retry is unfinished, not failed: a continuation job gets to run it.
-        if isStopped { finishUnfinished(); return }
-        let next = RowTask(customID: task.customID, request: task.request, attempt: task.attempt + 1)
-        let delay = options.retry.delay(afterAttempt: task.attempt, retryAfter: failure.retryAfter)
+        if verdict != .failed, isStopped { finishUnfinished(); return }
+        var next = task
+        next.avoid = endpoint
+        switch verdict {
+        case .requeue:
+            // The endpoint is down: the row waits in the queue for one that answers, attempt not spent.
+            dispatch(next, urgent: true)
+            return
+        case .failed:
+            break
+        case .success, .retry:
+            if failure.retryable, task.attempt < options.retry.maxAttempts {
+                next.attempt += 1
+                retryLater(next, after: options.retry.delay(afterAttempt: task.attempt, retryAfter: failure.retryAfter))
+                return
+            }
+        }
+        if failure.kind == .tooLarge { failure.retryable = false }
+        finishFailure(customID: task.customID, lineNumber: nil, failure)
+    }
+
+    /// Sends the row again after `delay`; meanwhile it holds no place in the window.
+    private func retryLater(_ task: RowTask, after delay: TimeInterval) {
+        state.lock()
+        waitingRetry += 1
+        windowChangedLocked()
+        state.unlock()
         DispatchQueue.global().asyncAfter(deadline: .now() + delay) { [self] in
-            if isStopped { finishUnfinished(); return }
-            submit { [self] in attempt(next) }
+            state.lock()
+            waitingRetry -= 1
+            let stopped = stopReason != nil
+            state.unlock()
+            if stopped { finishUnfinished(); return }
+            dispatch(task, urgent: true)
         }
     }
 
@@ -308,15 +378,18 @@ public final class JobRunner: @unchecked Sendable {
         return line
     }
 
-    private func finishSuccess(_ line: [UInt8], _ counters: JobCounters) {
+    private func finishSuccess(_ line: [UInt8], _ counters: JobCounters, held: Int) {
         state.lock()
-        if acceptingResults {
+        let accepted = acceptingResults
+        if accepted {
             pendingResults.append(contentsOf: line)
             pendingDelta.add(counters)
             pendingRows += 1
+            pendingHeld += held
         }
         rowDoneLocked()
         state.unlock()
+        if !accepted { pool.releaseHeld(held) }
     }
 
     private func finishFailure(customID: String?, lineNumber: Int?, _ failure: InferenceFailure) {
@@ -340,9 +413,13 @@ public final class JobRunner: @unchecked Sendable {
 
     private func rowDoneLocked() {
         outstanding -= 1
-        if outstanding == 0 || (feederWaiting && outstanding == window / 2) || pendingRows == options.flushRows {
-            state.broadcast()
-        }
+        if outstanding == 0 || pendingRows == options.flushRows { state.broadcast() } else { windowChangedLocked() }
+    }
+
+    /// Wakes the feeder once the rows holding a place in the window are down to half of it.
+    private func windowChangedLocked() {
+        if feederWaiting && outstanding - waitingRetry == window / 2 { state.broadcast() }
+        if outstanding == waitingRetry && stopReason != nil { state.broadcast() }
     }
 
     // MARK: writing
@@ -370,12 +447,15 @@ public final class JobRunner: @unchecked Sendable {
     /// Commits what finished since the last flush. Called by the flusher thread, and once by `run` after it.
     private func flush(store: OutputStore) {
         state.lock()
-        let results = pendingResults, errors = pendingErrors, delta = pendingDelta
+        let results = pendingResults, errors = pendingErrors, delta = pendingDelta, held = pendingHeld
         pendingResults = []
         pendingErrors = []
         pendingDelta = JobCounters()
         pendingRows = 0
+        pendingHeld = 0
         state.unlock()
+        // Written or not, these answers leave memory with this call.
+        defer { pool.releaseHeld(held) }
         do {
             try store.commit(results: results, errors: errors, delta: delta)
             state.lock()

@@ -24,6 +24,14 @@ public struct ModelMap: Sendable, Equatable {
     }
 
     public func map(_ model: String) -> String {
+        if let target = matching(model) { return target }
+        let lastPart = model.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? model
+        return model.hasPrefix("accounts/") && model.contains("/models/") ? lastPart : model
+    }
+
+    /// The target of the first rule that matches `model`, nil when none does (an endpoint's own map falls
+    /// back to the server's).
+    public func matching(_ model: String) -> String? {
         let lastPart = model.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? model
         for rule in rules {
             if rule.from.hasSuffix("*") {
@@ -33,7 +41,7 @@ public struct ModelMap: Sendable, Equatable {
                 return rule.to
             }
         }
-        return model.hasPrefix("accounts/") && model.contains("/models/") ? lastPart : model
+        return nil
     }
 }
 
@@ -137,4 +145,20 @@ public struct RequestBuilder: Sendable {
     }
 
     public func requestBytes(for body: JSONValue) -> [UInt8] { request(for: body).serialized() }
+
+    /// The request without its leading `{"model":NAME`, so that each endpoint can put its own model name in
+    /// front (`RequestBuilder.modelPrefix`) without building the body again.
+    public func requestTail(for body: JSONValue) -> [UInt8] {
+        guard case let .object(members) = request(for: body) else { return Array("}".utf8) }
+        let rest = JSONValue.object(Array(members.dropFirst())).serialized()
+        // `rest` is `{...}`: its members follow the model's after a comma; an empty one closes the object.
+        return rest.count <= 2 ? Array("}".utf8) : Array(",".utf8) + rest.dropFirst()
+    }
+
+    /// `{"model":NAME`, the start of every request for an endpoint that knows the model as `model`.
+    public static func modelPrefix(_ model: String) -> [UInt8] {
+        var out = Array(#"{"model":"#.utf8)
+        JSONValue.writeString(model, to: &out)
+        return out
+    }
 }

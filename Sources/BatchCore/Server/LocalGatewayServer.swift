@@ -11,11 +11,19 @@ public struct ServerOptions: Sendable {
     public var dataDir: String
     public var apiKey: String?
     public var account = "local"
-    public var backend: Backend = .echo
-    public var inferenceURL: String?
+    /// nil: `openai` when an `--inference-url` is given, else `echo`.
+    public var backend: Backend?
+    /// `--inference-url` values, each `URL[,key=KEY][,key-env=VAR][,concurrency=N][,fixed][,model-map=FROM=TO]...`
+    /// (see `EndpointSpec`).
+    public var inferenceURLs: [String] = []
+    /// The key of every endpoint that does not name its own.
     public var inferenceAPIKey: String?
     public var modelMap: [String] = []
+    /// Requests in flight per endpoint at most: the ceiling of its adaptive limit.
     public var concurrency = 64
+    /// Pins every endpoint's concurrency at its ceiling (`--fixed-concurrency`).
+    public var fixedConcurrency = false
+    public var maxResponseBytes = OpenAICompatibleBackend.defaultMaxResponseBytes
     public var requestTimeout: Double = 600
     public var minJobDuration: Double = 12 * 3600
     public var injectedFault: (status: Int, count: Int)?
@@ -34,6 +42,57 @@ public struct ServerOptions: Sendable {
 
     public static func isLoopback(_ host: String) -> Bool {
         host == "127.0.0.1" || host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+
+    /// The backend that runs: the one asked for, else openai when an inference URL is given.
+    public var effectiveBackend: Backend { backend ?? (inferenceURLs.isEmpty ? .echo : .openai) }
+}
+
+/// One `--inference-url` value: `URL` followed by comma-separated settings of that endpoint:
+/// `key=KEY` or `key-env=VAR` (its bearer key), `concurrency=N` (its ceiling), `fixed` (pinned at the
+/// ceiling), `model-map=FROM=TO` (repeatable: its model names, tried before `--model-map`).
+public struct EndpointSpec: Sendable, Equatable {
+    public var url: String
+    public var apiKey: String?
+    public var concurrency: Int?
+    public var fixed = false
+    public var modelMap: [String] = []
+
+    public init(parsing text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        url = parts[0].trimmingCharacters(in: .whitespaces)
+        guard !url.isEmpty else { throw EndpointSpecError(text: text, reason: "no URL") }
+        for part in parts.dropFirst() {
+            let setting = part.trimmingCharacters(in: .whitespaces)
+            let (name, value): (String, String?) = setting.firstIndex(of: "=").map {
+                (String(setting[..<$0]), String(setting[setting.index(after: $0)...]))
+            } ?? (setting, nil)
+            switch (name, value) {
+            case ("key", let key?): apiKey = key
+            case ("key-env", let variable?):
+                guard let key = environment[variable], !key.isEmpty else {
+                    throw EndpointSpecError(text: text, reason: "key-env=\(variable): the variable is not set")
+                }
+                apiKey = key
+            case ("concurrency", let n?):
+                guard let count = Int(n), count >= 1 else { throw EndpointSpecError(text: text, reason: "concurrency=\(n) is not a positive number") }
+                concurrency = count
+            case ("fixed", nil): fixed = true
+            case ("model-map", let rule?): modelMap.append(rule)
+            default:
+                throw EndpointSpecError(text: text, reason: "unknown setting '\(setting)' (expected key=, key-env=, concurrency=, fixed or model-map=FROM=TO)")
+            }
+        }
+    }
+}
+
+public struct EndpointSpecError: Error, CustomStringConvertible {
+    public var text: String
+    public var reason: String
+    /// The value without its key, for messages.
+    public var description: String {
+        let shown = text.split(separator: ",").map { $0.hasPrefix("key=") ? "key=..." : String($0) }.joined(separator: ",")
+        return "invalid --inference-url '\(shown)': \(reason)"
     }
 }
 
@@ -67,29 +126,14 @@ public final class LocalGatewayServer: @unchecked Sendable {
         } catch {
             throw ServerStartError(description: "cannot use data dir \(options.dataDir): \(error)", isUsage: false)
         }
-        let backend: InferenceBackend
-        switch options.backend {
-        case .echo: backend = EchoBackend()
-        case .openai:
-            guard let url = options.inferenceURL else {
-                throw ServerStartError(description: "--backend openai needs --inference-url (e.g. http://127.0.0.1:8000/v1)", isUsage: true)
-            }
-            do {
-                backend = try OpenAICompatibleBackend(baseURL: url, apiKey: options.inferenceAPIKey,
-                                                      requestTimeout: options.requestTimeout, maxConnections: options.concurrency,
-                                                      userAgent: options.userAgent)
-            } catch {
-                throw ServerStartError(description: "invalid --inference-url \(url): \(error)", isUsage: true)
-            }
-        }
+        let quiet = options.quiet
+        let log: @Sendable (String) -> Void = { line in if !quiet { LocalGatewayServer.logLine(line) } }
         var runner = RunnerOptions()
         do { runner.modelMap = try ModelMap(rules: options.modelMap) } catch {
             throw ServerStartError(description: "\(error)", isUsage: true)
         }
-        pool = InferencePool(concurrency: options.concurrency)
-        let quiet = options.quiet
-        scheduler = JobScheduler(store: store, backend: backend, pool: pool, options: runner,
-                                 log: { line in if !quiet { LocalGatewayServer.logLine(line) } })
+        pool = InferencePool(endpoints: try LocalGatewayServer.endpoints(options), options: LocalGatewayServer.poolOptions(options), log: log)
+        scheduler = JobScheduler(store: store, pool: pool, options: runner, log: log)
         var config = GatewayConfiguration(dataDir: options.dataDir)
         config.apiKey = options.apiKey
         config.defaultAccount = options.account
@@ -98,6 +142,43 @@ public final class LocalGatewayServer: @unchecked Sendable {
         do { gateway = try Gateway(config: config, store: store, scheduler: scheduler) } catch {
             throw ServerStartError(description: "cannot prepare the data dir: \(error)", isUsage: false)
         }
+    }
+
+    /// The endpoints of `--inference-url` (or the echo model), each with its key, ceiling and model names.
+    static func endpoints(_ options: ServerOptions) throws -> [InferenceEndpoint] {
+        switch options.effectiveBackend {
+        case .echo:
+            return [InferenceEndpoint(name: "echo", backend: EchoBackend(), concurrency: options.concurrency, adaptive: false)]
+        case .openai:
+            guard !options.inferenceURLs.isEmpty else {
+                throw ServerStartError(description: "--backend openai needs --inference-url (e.g. http://127.0.0.1:8000/v1)", isUsage: true)
+            }
+            guard options.maxResponseBytes >= 1024 else {
+                throw ServerStartError(description: "--max-response-bytes must be at least 1 KiB", isUsage: true)
+            }
+            return try options.inferenceURLs.map { text in
+                do {
+                    let spec = try EndpointSpec(parsing: text)
+                    let concurrency = spec.concurrency ?? options.concurrency
+                    let backend = try OpenAICompatibleBackend(baseURL: spec.url, apiKey: spec.apiKey ?? options.inferenceAPIKey,
+                                                              requestTimeout: options.requestTimeout, maxConnections: concurrency,
+                                                              maxResponseBytes: options.maxResponseBytes, userAgent: options.userAgent)
+                    return InferenceEndpoint(name: spec.url, backend: backend, concurrency: concurrency,
+                                             adaptive: !(spec.fixed || options.fixedConcurrency), modelMap: try ModelMap(rules: spec.modelMap))
+                } catch let error as EndpointSpecError {
+                    throw ServerStartError(description: error.description, isUsage: true)
+                } catch {
+                    throw ServerStartError(description: "invalid --inference-url \(text.split(separator: ",").first ?? ""): \(error)", isUsage: true)
+                }
+            }
+        }
+    }
+
+    /// Answers held at once: eight of the largest allowed, and never less than 256 MiB.
+    static func poolOptions(_ options: ServerOptions) -> PoolOptions {
+        var pool = PoolOptions()
+        pool.maxHeldResponseBytes = max(256 << 20, 8 * options.maxResponseBytes)
+        return pool
     }
 
     static func logLine(_ line: String) {

@@ -32,10 +32,12 @@ enum ServerCommands {
         o.apiKey = args.apiKey ?? c.environment["BATCHCTL_SERVER_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         o.account = args.accountID ?? "local"
         o.backend = args.backend
-        o.inferenceURL = args.inferenceURL
+        o.inferenceURLs = args.inferenceURLs
         o.inferenceAPIKey = args.inferenceAPIKey
         o.modelMap = args.modelMap
         if let n = args.concurrency { o.concurrency = n }
+        o.fixedConcurrency = args.fixedConcurrency
+        if let bytes = args.maxResponseBytes { o.maxResponseBytes = bytes }
         if let t = args.requestTimeout { o.requestTimeout = DurationText.seconds(t) }
         if let t = args.minJobDuration { o.minJobDuration = DurationText.seconds(t) }
         o.injectedFault = args.injectedFault
@@ -83,7 +85,7 @@ enum ServerCommands {
         }
         let pid = PidFile(pid: getpid(), url: url, started: Timestamp.now(), account: o.account)
         try? pid.write(o.dataDir)
-        c.streams.error("batchctl server: listening on \(url) (data dir \(o.dataDir), backend \(o.backend)\(o.apiKey == nil ? "" : ", API key required"))")
+        c.streams.error("batchctl server: listening on \(url) (data dir \(o.dataDir), backend \(o.effectiveBackend)\(o.inferenceURLs.count > 1 ? " on \(o.inferenceURLs.count) endpoints" : "")\(o.apiKey == nil ? "" : ", API key required"))")
         Interrupt.disable()
         let signal = HTTPServer.waitForSignal()
         c.streams.error("batchctl server: signal \(signal): finishing requests in flight and checkpointing jobs")
@@ -190,7 +192,43 @@ enum ServerCommands {
         let client = GatewayClient(options: ClientOptions(baseURL: p.url, apiKey: c.environment["BATCHCTL_SERVER_API_KEY"], timeout: 2, maxAttempts: 1))
         if let answer = try? client.send(Endpoints.listJobs(account: p.account, query: [("pageSize", "1")])),
            let total = answer["totalSize"]?.int64Value { jobs = String(total) }
+        let engine = try? client.send(GatewayRequest(.get, "/batchctl/status"))
+        if c.format == .json {
+            var members: [(String, JSONValue)] = [
+                ("running", .bool(true)), ("url", .string(p.url)), ("pid", .int(Int(p.pid))), ("started", .string(p.started)),
+                ("dataDir", .string(dir)), ("account", .string(p.account)), ("jobs", Int(jobs).map { .int($0) } ?? .null),
+            ]
+            // The engine's part: each inference endpoint's health, in-flight count and rates, the last jobs' throughput.
+            for key in ["waitingOnCapacity", "runningJobs", "heldResponseBytes", "endpoints", "recentJobs"] {
+                members.append((key, engine?[key] ?? .null))
+            }
+            c.streams.print(String(decoding: JSONValue.object(members).serialized(pretty: true), as: UTF8.self))
+            return
+        }
         c.streams.print("running at \(p.url) (pid \(p.pid)) since \(p.started)\ndata dir \(dir)\njobs \(jobs) (account \(p.account))")
+        if let engine { c.streams.print(engineStatusText(engine), terminator: "") }
+    }
+
+    /// The endpoints and the last jobs' throughput of `GET /batchctl/status`, as lines.
+    static func engineStatusText(_ status: JSONValue) -> String {
+        var out = ""
+        for e in status["endpoints"]?.arrayValue ?? [] {
+            func text(_ key: String) -> String { e[key]?.stringValue ?? e[key].map { $0.compactText } ?? "-" }
+            out += "endpoint \(text("url")): \(text("health")), \(text("inFlight")) in flight, limit \(text("concurrencyLimit"))"
+            out += e["adaptive"] == .bool(true) ? " (adaptive, ceiling \(text("concurrencyCeiling")))" : " (fixed)"
+            if let slots = e["reportedSlots"]?.int64Value { out += ", server slots \(slots)" }
+            out += ", \(text("requestsPerSecond")) requests/s, \(text("successes")) ok, \(text("failures")) failed"
+            if e["health"]?.stringValue != "healthy", let error = e["lastError"]?.stringValue { out += "; last error: \(error)" }
+            out += "\n"
+        }
+        if status["waitingOnCapacity"] == .bool(true) { out += "no endpoint is answering: jobs wait on capacity\n" }
+        for job in (status["recentJobs"]?.arrayValue ?? []).prefix(5) {
+            func text(_ key: String) -> String { job[key].map { $0.stringValue ?? $0.compactText } ?? "-" }
+            let state = JobState(name: text("state")).shortName
+            out += "ended \(text("name")) \(state): \(text("rows")) rows in \(text("seconds")) s, \(text("rowsPerSecond")) rows/s, "
+            out += "\(text("inputTokensPerSecond")) input tokens/s, \(text("outputTokensPerSecond")) output tokens/s\n"
+        }
+        return out
     }
 }
 

@@ -345,11 +345,13 @@ struct ServerArguments: CommandArguments {
     /// The key clients must send.
     var apiKey: String?
     var accountID: String?
-    var backend: ServerOptions.Backend
-    var inferenceURL: String?
+    var backend: ServerOptions.Backend?
+    var inferenceURLs: [String]
     var inferenceAPIKey: String?
     var modelMap: [String]
     var concurrency: Int?
+    var fixedConcurrency: Bool
+    var maxResponseBytes: Int?
     var requestTimeout: Duration?
     var minJobDuration: Duration?
     var injectedFault: (status: Int, count: Int)?
@@ -361,11 +363,18 @@ struct ServerArguments: CommandArguments {
         dataDir = flags.string(.dataDir)
         apiKey = flags.string(.apiKey)
         accountID = flags.string(.accountID)
-        backend = flags.choice(.backend, as: ServerOptions.Backend.self) ?? .echo
-        inferenceURL = flags.string(.inferenceURL)
+        backend = flags.choice(.backend, as: ServerOptions.Backend.self)
+        inferenceURLs = flags.list(.inferenceURL)
         inferenceAPIKey = flags.string(.inferenceAPIKey)
         modelMap = flags.list(.modelMap)
         concurrency = flags.integer(.concurrency)
+        fixedConcurrency = flags.has(.fixedConcurrency)
+        if let text = flags.string(.maxResponseBytes) {
+            guard let bytes = ServerArguments.byteCount(text) else {
+                throw CLIError.usage("invalid --max-response-bytes '\(text)': expected a number of bytes, e.g. 33554432 or 32MiB", command: flags.commandPath)
+            }
+            maxResponseBytes = bytes
+        }
         requestTimeout = flags.duration(.requestTimeout)
         minJobDuration = flags.duration(.minJobDuration)
         let fault = flags.string(.failRequests)
@@ -377,6 +386,24 @@ struct ServerArguments: CommandArguments {
             }
             injectedFault = (parts[0], parts[1])
         }
+    }
+}
+
+extension ServerArguments {
+    /// `1048576`, `512K`, `32M`, `32MiB`, `1G`, `1GB` (binary multiples); nil for anything else.
+    static func byteCount(_ text: String) -> Int? {
+        var digits = Substring(text.trimmingCharacters(in: .whitespaces))
+        var multiplier = 1
+        let units: [(String, Int)] = [("KIB", 1 << 10), ("MIB", 1 << 20), ("GIB", 1 << 30), ("KB", 1 << 10), ("MB", 1 << 20),
+                                      ("GB", 1 << 30), ("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30), ("B", 1)]
+        for (suffix, value) in units where digits.uppercased().hasSuffix(suffix) {
+            digits = digits.dropLast(suffix.count)
+            multiplier = value
+            break
+        }
+        guard let number = Int(digits.trimmingCharacters(in: .whitespaces)), number > 0 else { return nil }
+        let (bytes, overflow) = number.multipliedReportingOverflow(by: multiplier)
+        return overflow ? nil : bytes
     }
 }
 

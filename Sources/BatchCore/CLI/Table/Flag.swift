@@ -64,6 +64,8 @@ public enum Flag: String, CaseIterable, Sendable {
     case inferenceAPIKey = "inference-api-key"
     case modelMap = "model-map"
     case concurrency
+    case fixedConcurrency = "fixed-concurrency"
+    case maxResponseBytes = "max-response-bytes"
     case requestTimeout = "request-timeout"
     case minJobDuration = "min-job-duration"
     case failRequests = "fail-requests"

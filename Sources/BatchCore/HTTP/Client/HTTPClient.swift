@@ -227,14 +227,20 @@ public final class HTTPClient: Sendable {
     }
 
     /// Sends a prepared request with `body`, bounded by `timeout` seconds in all; an answer body over
-    /// `maxResponseBytes` fails with `.responseTooLarge`.
-    public func send(_ prepared: PreparedRequest, body: [UInt8], timeout: Double, maxResponseBytes: Int = 256 << 20) throws -> HTTPClientResponse {
+    /// `maxResponseBytes` fails with `.responseTooLarge` (before it is read, when its length is announced).
+    /// `reserve`, when given, is told the bytes the answer body will take in memory before they are read: the
+    /// announced length at once, a chunked body in steps as it grows (through libcurl: once, when complete).
+    /// It may block, which holds the reading back; the caller accounts and later releases what it was told.
+    public func send(_ prepared: PreparedRequest, body: [UInt8], timeout: Double, maxResponseBytes: Int = 256 << 20,
+                     reserve: ((Int) -> Void)? = nil) throws -> HTTPClientResponse {
         let deadline = monotonicSeconds() + SocketTimeout.clamp(timeout)
         let proxy = configuration.proxy.proxy(for: prepared.url)
         if prepared.url.scheme == .http, proxy == nil, !configuration.forceLibcurl {
-            return try sockets.sendPrepared(prepared, body: body, deadline: deadline, maxResponseBytes: maxResponseBytes)
+            return try sockets.sendPrepared(prepared, body: body, deadline: deadline, maxResponseBytes: maxResponseBytes, reserve: reserve)
         }
-        return try curl.send(prepared.method, url: prepared.url, headers: prepared.headers, body: [.bytes(body)], proxy: proxy,
-                             deadline: deadline, sink: .memory(limit: maxResponseBytes), progress: nil)
+        let response = try curl.send(prepared.method, url: prepared.url, headers: prepared.headers, body: [.bytes(body)], proxy: proxy,
+                                     deadline: deadline, sink: .memory(limit: maxResponseBytes), progress: nil)
+        reserve?(response.body.count)
+        return response
     }
 }

@@ -150,6 +150,9 @@ final class ClientConnection {
 private struct BodySink {
     let limit: Int
     let fd: Int32?
+    /// Told ahead of the bytes a body in memory is about to take (see `HTTPClient.send(_:body:timeout:maxResponseBytes:reserve:)`).
+    var reserve: ((Int) -> Void)?
+    var reserved = 0
     var memory: [UInt8] = []
     var streamed: Int64 = 0
     var flushedTo: Int64 = 0
@@ -173,6 +176,12 @@ private struct BodySink {
             progress?(streamed, total)
         } else {
             guard memory.count + count <= limit else { throw HTTPClientError.Kind.responseTooLarge }
+            if let reserve, memory.count + count > reserved {
+                // A body of unknown length is reserved in steps of at least 64 KiB.
+                let step = min(limit - reserved, max(memory.count + count - reserved, 64 << 10))
+                reserve(step)
+                reserved += step
+            }
             memory.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: count))
         }
     }
@@ -282,20 +291,22 @@ final class SocketTransport: @unchecked Sendable {
         }
     }
 
-    func sendPrepared(_ prepared: HTTPClient.PreparedRequest, body: [UInt8], deadline: Double, maxResponseBytes: Int) throws -> HTTPClientResponse {
+    func sendPrepared(_ prepared: HTTPClient.PreparedRequest, body: [UInt8], deadline: Double, maxResponseBytes: Int,
+                      reserve: ((Int) -> Void)? = nil) throws -> HTTPClientResponse {
         var message = prepared.headPrefix
         message.reserveCapacity(message.count + 24 + body.count)
         message.append(contentsOf: String(body.count).utf8)
         message.append(contentsOf: [13, 10, 13, 10])
         message.append(contentsOf: body)
         return try exchange(url: prepared.url, method: prepared.method, deadline: deadline, sink: .memory(limit: maxResponseBytes),
-                            progress: nil) { try $0.send(message) }
+                            progress: nil, reserve: reserve) { try $0.send(message) }
     }
 
     /// Checks out a connection, writes the request with `write`, reads the answer; a reused connection the server
     /// had closed is replaced once, transparently.
     private func exchange(url: HTTPURL, method: HTTPMethod, deadline: Double?, sink: HTTPResponseSink,
-                          progress: TransferProgress?, write: (ClientConnection) throws -> Void) throws -> HTTPClientResponse {
+                          progress: TransferProgress?, reserve: ((Int) -> Void)? = nil,
+                          write: (ClientConnection) throws -> Void) throws -> HTTPClientResponse {
         let pool = pool(for: url)
         let stall = configuration.stallTimeout
         var allowReuse = true
@@ -311,7 +322,7 @@ final class SocketTransport: @unchecked Sendable {
             do {
                 try write(connection)
                 let (response, keepAlive) = try readResponse(connection, url: url, method: method, stall: stall, deadline: deadline,
-                                                             sink: sink, progress: progress)
+                                                             sink: sink, progress: progress, reserve: reserve)
                 pool.checkIn(keepAlive ? connection : nil)
                 return response
             } catch {
@@ -336,7 +347,8 @@ final class SocketTransport: @unchecked Sendable {
     }
 
     private func readResponse(_ c: ClientConnection, url: HTTPURL, method: HTTPMethod, stall: Double, deadline: Double?,
-                              sink: HTTPResponseSink, progress: TransferProgress?) throws -> (HTTPClientResponse, Bool) {
+                              sink: HTTPResponseSink, progress: TransferProgress?,
+                              reserve: ((Int) -> Void)? = nil) throws -> (HTTPClientResponse, Bool) {
         func bad(_ reason: String) -> HTTPClientError {
             HTTPClientError(.badResponse, url: url.redacted, host: url.host, reason: reason, requestSent: true)
         }
@@ -372,7 +384,7 @@ final class SocketTransport: @unchecked Sendable {
             }
             var length: Int64 = -1
             if case let .length(n) = head.framing { length = Int64(n) }
-            var body = BodySink(limit: limit, fd: fd, total: length, progress: progress)
+            var body = BodySink(limit: limit, fd: fd, reserve: fd == nil ? reserve : nil, total: length, progress: progress)
             var keepAlive = head.keepAlive
             do {
                 switch head.framing {
@@ -380,6 +392,7 @@ final class SocketTransport: @unchecked Sendable {
                     break
                 case let .length(n):
                     if fd == nil, n > limit { throw HTTPClientError.Kind.responseTooLarge }
+                    if fd == nil, n > 0, let reserve = body.reserve { reserve(n); body.reserved = n }
                     var left = n
                     while left > 0 {
                         if c.end == c.start {

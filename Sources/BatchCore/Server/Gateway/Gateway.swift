@@ -67,6 +67,8 @@ final class Gateway: Sendable {
             var response = Gateway.ok(.object([]))
             response.headers["x-fireworks-account-id"] = config.defaultAccount
             return response
+        case .serverStatus:
+            return Gateway.ok(scheduler.statusJSON())
         case .dataset(let route, let account): return try serve(route, request, account: account)
         case .job(let route, let account): return try serve(route, request, account: account)
         }

@@ -5,6 +5,8 @@ import BatchHTTP
 /// One operation of gateway-api.md, with the account (and id) its path names.
 enum Route: Equatable {
     case verifyAPIKey
+    /// `GET /batchctl/status`: batchctl's own, not Fireworks': the inference endpoints and recent throughput.
+    case serverStatus
     case dataset(DatasetRoute, account: String)
     case job(JobRoute, account: String)
 }
@@ -46,6 +48,10 @@ enum Router {
         if seg == ["verifyApiKey"] {
             guard method == "GET" else { throw methodNotAllowed(request) }
             return .verifyAPIKey
+        }
+        if seg == ["batchctl", "status"] {
+            guard method == "GET" else { throw methodNotAllowed(request) }
+            return .serverStatus
         }
         guard seg.count >= 4, seg[0] == "v1", seg[1] == "accounts" else { throw noRoute(request) }
         let account = seg[2]

@@ -6,10 +6,9 @@ import BatchEngine
 import BatchJSONL
 import Foundation
 
-/// `@unchecked Sendable`: `queue`, `runners`, `active` and `stopping` are guarded by `lock`; the rest is immutable.
+/// `@unchecked Sendable`: `queue`, `runners`, `active`, `stopping` and `recent` are guarded by `lock`; the rest is immutable.
 final class JobScheduler: @unchecked Sendable {
     let store: Store
-    let backend: InferenceBackend
     let pool: InferencePool
     let options: RunnerOptions
     let maxRunningJobs: Int
@@ -20,11 +19,12 @@ final class JobScheduler: @unchecked Sendable {
     private var runners: [String: JobRunner] = [:]
     private var active: Set<String> = []
     private var stopping = false
+    /// The last jobs that ended, newest last, with their throughput: `server status` shows them.
+    private var recent: [(name: String, state: JobState, summary: RunSummary)] = []
 
-    init(store: Store, backend: InferenceBackend, pool: InferencePool, options: RunnerOptions, maxRunningJobs: Int = 4,
+    init(store: Store, pool: InferencePool, options: RunnerOptions, maxRunningJobs: Int = 4,
          log: @escaping (String) -> Void) {
         self.store = store
-        self.backend = backend
         self.pool = pool
         self.options = options
         self.maxRunningJobs = maxRunningJobs
@@ -204,7 +204,7 @@ final class JobScheduler: @unchecked Sendable {
                            systemPrompt: job.systemPrompt.isEmpty ? nil : job.systemPrompt, inputPath: input,
                            outputDirectory: outputDir, skipCustomIDs: skip,
                            deadline: job.expireTime.flatMap(Timestamp.date(from:)))
-        let runner = JobRunner(spec: spec, backend: backend, pool: pool, options: options)
+        let runner = JobRunner(spec: spec, pool: pool, options: options)
         let key = Store.key(account, id)
         lock.lock()
         runners[key] = runner
@@ -219,12 +219,29 @@ final class JobScheduler: @unchecked Sendable {
         // A cancel or delete that arrived while the job was being validated or queued stops it before any row.
         if let state = started?.state, state == JobState.cancelling || state == JobState.deletingCleaningUp { runner.cancel() }
         var lastPersist = Date.distantPast
+        var waiting = false
         let outcome = runner.run { [self] counters in
             let now = Date()
-            let durable = now.timeIntervalSince(lastPersist) >= 1
+            // An outage shows at once, and so does its end.
+            let nowWaiting = runner.isWaitingOnCapacity
+            let changed = nowWaiting != waiting
+            if changed {
+                log(nowWaiting ? "\(job.name) is waiting on capacity: \(pool.outageMessage)" : "\(job.name) runs again")
+            }
+            waiting = nowWaiting
+            let durable = changed || now.timeIntervalSince(lastPersist) >= 1
             if durable { lastPersist = now }
-            _ = update(account, id, durable: durable) { j in j.jobProgress = JobScheduler.progress(counters) }
+            let message = nowWaiting ? pool.outageMessage : ""
+            _ = update(account, id, durable: durable) { j in
+                j.jobProgress = JobScheduler.progress(counters)
+                if j.state == JobState.running {
+                    j.waitingOnCapacity = nowWaiting
+                    if changed || nowWaiting { j.status = ResourceStatus(code: "OK", message: message) }
+                }
+            }
         }
+        let summary = runner.summary
+        _ = update(account, id, durable: false) { j in j.waitingOnCapacity = false }
         lock.lock()
         let wasStopping = stopping
         lock.unlock()
@@ -232,18 +249,62 @@ final class JobScheduler: @unchecked Sendable {
         switch outcome {
         case .completed:
             _ = update(account, id) { $0.state = JobState.writingResults }
-            finish(account, id, state: JobState.completed)
+            remember(job.name, JobState.completed, summary)
+            finish(account, id, state: JobState.completed, status: ResourceStatus(code: "OK", message: "completed: \(summary)"))
         case .expired:
+            remember(job.name, JobState.expired, summary)
             finish(account, id, state: JobState.expired, status: ResourceStatus(code: "DEADLINE_EXCEEDED",
-                message: "the job's time window ran out; finished rows are kept (continue the job to run the rest)"))
+                message: "the job's time window ran out; finished rows are kept (continue the job to run the rest); \(summary)"))
         case .cancelled:
             if wasStopping { return }  // a graceful shutdown: stays RUNNING and resumes on the next start
             if current?.state == JobState.deletingCleaningUp { try? store.deleteJob(account, id); log("\(job.name) deleted"); return }
-            finish(account, id, state: JobState.cancelled, status: ResourceStatus(code: "CANCELLED", message: "cancelled; finished rows are kept"))
+            remember(job.name, JobState.cancelled, summary)
+            finish(account, id, state: JobState.cancelled, status: ResourceStatus(code: "CANCELLED", message: "cancelled; finished rows are kept; \(summary)"))
         case let .failed(message):
             if wasStopping { return }
             finish(account, id, state: JobState.failed, status: ResourceStatus(code: "INTERNAL", message: message))
         }
+    }
+
+    private func remember(_ name: String, _ state: JobState, _ summary: RunSummary) {
+        lock.lock()
+        recent.append((name, state, summary))
+        if recent.count > 10 { recent.removeFirst(recent.count - 10) }
+        lock.unlock()
+    }
+
+    /// `GET /batchctl/status`: the endpoints (health, in flight, limit, rates) and the last jobs' throughput.
+    func statusJSON() -> JSONValue {
+        lock.lock()
+        let ended = recent
+        let running = active.count
+        lock.unlock()
+        func number(_ value: Double) -> JSONValue { .number(String(format: "%.2f", value)) }
+        let endpoints: [JSONValue] = pool.status().map { e in
+            var members: [(String, JSONValue)] = [
+                ("url", .string(e.name)), ("health", .string(e.health.rawValue)), ("inFlight", .int(e.inFlight)),
+                ("concurrencyLimit", .int(e.limit)), ("concurrencyCeiling", .int(e.ceiling)), ("adaptive", .bool(e.adaptive)),
+                ("reportedSlots", e.reportedSlots.map { .int($0) } ?? .null),
+                ("successes", .int(e.successes)), ("failures", .int(e.failures)),
+                ("requestsPerSecond", number(e.requestsPerSecond)), ("successesPerSecond", number(e.successesPerSecond)),
+                ("averageLatencySeconds", e.averageLatencySeconds.map { number($0) } ?? .null),
+                ("lastError", e.lastError.map(JSONValue.string) ?? .null),
+            ]
+            if let since = e.downSince { members.append(("downSince", .string(Timestamp.string(from: since)))) }
+            return .object(members)
+        }
+        let jobs: [JSONValue] = ended.reversed().map { job in
+            .object([
+                ("name", .string(job.name)), ("state", .string(job.state.rawValue)), ("rows", .int(job.summary.rows)),
+                ("seconds", number(job.summary.seconds)), ("rowsPerSecond", number(job.summary.rowsPerSecond)),
+                ("inputTokensPerSecond", number(job.summary.inputTokensPerSecond)),
+                ("outputTokensPerSecond", number(job.summary.outputTokensPerSecond)),
+            ])
+        }
+        return .object([
+            ("runningJobs", .int(running)), ("waitingOnCapacity", .bool(pool.isWaitingOnCapacity)),
+            ("heldResponseBytes", .int(pool.budget.heldBytes)), ("endpoints", .array(endpoints)), ("recentJobs", .array(jobs)),
+        ])
     }
 
     static func progress(_ c: JobCounters) -> JobProgress {

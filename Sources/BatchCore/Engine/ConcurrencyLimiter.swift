@@ -1,0 +1,73 @@
+// ConcurrencyLimiter: one endpoint's adaptive limit on requests in flight (additive increase, backoff on overload).
+import Foundation
+
+/// The limit grows by one for each limit's worth of successes while the limit is what holds requests back and
+/// latency stays within twice its baseline; an overload (429, 503, 504, a timeout) cuts it to what the server
+/// showed it could take. The limit then probes one step above that level again only after exponentially
+/// more successes each time the same level fails, so a server with a hard number of slots that answers 503
+/// beyond them sees almost no rejected requests once the limit has found the number.
+///
+/// Overloads from requests sent before the last cut belong to the same event: they only lower the limit
+/// further to the concurrency at which they were sent, never cut it again by a factor.
+struct ConcurrencyLimiter: Sendable {
+    /// `--concurrency` or the endpoint's own: the limit never exceeds it.
+    let ceiling: Int
+    /// A pinned limit stays at the ceiling.
+    let pinned: Bool
+    private(set) var limit: Double
+    /// Successes towards the next step, in units of the current limit.
+    private var credit = 0.0
+    /// The concurrency at which the server last refused: probing above it waits for `probeSpacing` limits' worth of successes.
+    private(set) var knownCapacity: Int?
+    private var probeSpacing = 1.0
+    /// Requests sent at or after this sequence number see the limit of the last cut.
+    private var eventStart: UInt64 = 0
+    private var latencyAverage: Double?
+    private var latencyBaseline: Double?
+
+    static let maxProbeSpacing = 512.0
+
+    init(ceiling: Int, start: Int?, pinned: Bool) {
+        self.ceiling = max(1, ceiling)
+        self.pinned = pinned
+        limit = Double(pinned ? self.ceiling : min(self.ceiling, max(1, start ?? self.ceiling)))
+    }
+
+    /// Requests allowed in flight now.
+    var current: Int { max(1, Int(limit)) }
+
+    /// A success of a request sent while `inFlight` requests (itself included) were out.
+    mutating func success(latency: Double, inFlight: Int) {
+        if latency.isFinite && latency >= 0 {
+            let average = latencyAverage.map { $0 * 0.9 + latency * 0.1 } ?? latency
+            latencyAverage = average
+            // The baseline is the lowest average seen, slowly forgotten so that a slower mix of rows raises it.
+            latencyBaseline = min(average, (latencyBaseline ?? average) * 1.001)
+        }
+        guard !pinned, current < ceiling, inFlight >= current else { return }
+        if let average = latencyAverage, let baseline = latencyBaseline, average > 2 * baseline { return }
+        let probing = knownCapacity.map { current >= $0 } ?? false
+        credit += 1 / (limit * (probing ? probeSpacing : 1))
+        if credit >= 1 {
+            credit = 0
+            limit = min(Double(ceiling), Double(current + 1))
+        }
+    }
+
+    /// The server refused (429, 503) or timed out a request sent with sequence number `sequence` while
+    /// `inFlight` requests (itself included) were out; `nextSequence` is the number the next send will get.
+    mutating func overload(sequence: UInt64, inFlight: Int, nextSequence: UInt64) {
+        guard !pinned else { return }
+        let shown = max(1, inFlight - 1)
+        if sequence < eventStart {
+            // Part of the event already answered: only what this request shows about the server's capacity.
+            if shown < current { limit = Double(shown); knownCapacity = min(knownCapacity ?? shown, shown) }
+            return
+        }
+        if knownCapacity == shown { probeSpacing = min(Self.maxProbeSpacing, probeSpacing * 2) } else if (knownCapacity ?? 0) < shown { probeSpacing = 1 }
+        knownCapacity = shown
+        limit = max(1, min(limit * 0.9, Double(shown)))
+        credit = 0
+        eventStart = nextSequence
+    }
+}
