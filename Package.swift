@@ -34,7 +34,7 @@ let package = Package(
         .testTarget(name: "ClientTests", dependencies: ["BatchClient", "BatchAPI"]),
         .testTarget(name: "EngineTests", dependencies: ["BatchEngine", "BatchAPI", "BatchHTTP"]),
         .testTarget(name: "ServerTests", dependencies: ["BatchServer", "BatchHTTP", "BatchAPI", "BatchJSONL"]),
-        .testTarget(name: "CLITests", dependencies: ["BatchCLI", "BatchAPI"]),
+        .testTarget(name: "CLITests", dependencies: ["BatchCLI", "BatchAPI", "BatchServer"]),
         .testTarget(name: "EndToEndTests", dependencies: ["BatchHTTP", "BatchAPI", "BatchJSONL", "BatchClient", "batchctl"]),
     ],
     swiftLanguageModes: [.v6]

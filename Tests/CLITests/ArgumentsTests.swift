@@ -1,6 +1,7 @@
 // The typed arguments against the table: every flag is declared, and every command reads exactly the flags
 // of its scope, each as the kind the table gives it, without running a command.
 @testable import BatchCLI
+import BatchServer
 import XCTest
 
 final class ArgumentsTests: XCTestCase {
@@ -141,8 +142,38 @@ final class ArgumentsTests: XCTestCase {
         // What is spelled out parses back to the same arguments.
         let again = try ServerArguments(FlagReader(try Parser.parse(["server"] + args.spelledOut)))
         XCTAssertEqual(again.spelledOut, args.spelledOut)
-        XCTAssertEqual(try ServerArguments(FlagReader(try Parser.parse(["server"]))).backend, .echo)
-        XCTAssertEqual(type(of: args.backend).allCases.map(\.rawValue), CommandTable.command(id: "server")?.flags.first { $0.flag == .backend }?.choices)
+        XCTAssertEqual(try ServerArguments(FlagReader(try Parser.parse(["server"]))).backend, nil, "echo unless --inference-url is given")
+        XCTAssertEqual(ServerOptions.Backend.allCases.map(\.rawValue), CommandTable.command(id: "server")?.flags.first { $0.flag == .backend }?.choices)
+    }
+
+    /// A fleet: --inference-url repeats, each with its own settings; sizes take binary suffixes.
+    func testServerTakesSeveralInferenceURLsAndAResponseLimit() throws {
+        let args = try ServerArguments(FlagReader(try Parser.parse([
+            "server", "--inference-url", "http://a:8000/v1,concurrency=8,fixed", "--inference-url", "http://b:8000/v1,key=sk-b,model-map=x=y",
+            "--fixed-concurrency", "--max-response-bytes", "4MiB",
+        ])))
+        XCTAssertEqual(args.inferenceURLs, ["http://a:8000/v1,concurrency=8,fixed", "http://b:8000/v1,key=sk-b,model-map=x=y"])
+        XCTAssertTrue(args.fixedConcurrency)
+        XCTAssertEqual(args.maxResponseBytes, 4 << 20)
+        XCTAssertEqual(ServerArguments.byteCount("1048576"), 1 << 20)
+        XCTAssertEqual(ServerArguments.byteCount("512k"), 512 << 10)
+        XCTAssertEqual(ServerArguments.byteCount("2G"), 2 << 30)
+        XCTAssertNil(ServerArguments.byteCount("lots"))
+        XCTAssertNil(ServerArguments.byteCount("-3M"))
+        XCTAssertThrowsError(try ServerArguments(FlagReader(try Parser.parse(["server", "--max-response-bytes", "big"]))))
+
+        let b = try EndpointSpec(parsing: "http://b:8000/v1,key=sk-b,concurrency=3,model-map=x=y,model-map=p=q")
+        XCTAssertEqual(b.url, "http://b:8000/v1")
+        XCTAssertEqual(b.apiKey, "sk-b")
+        XCTAssertEqual(b.concurrency, 3)
+        XCTAssertEqual(b.modelMap, ["x=y", "p=q"])
+        XCTAssertFalse(b.fixed)
+        XCTAssertEqual(try EndpointSpec(parsing: "http://c/v1,key-env=C_KEY", environment: ["C_KEY": "sk-c"]).apiKey, "sk-c")
+        XCTAssertThrowsError(try EndpointSpec(parsing: "http://c/v1,key-env=C_KEY", environment: [:]))
+        XCTAssertThrowsError(try EndpointSpec(parsing: "http://c/v1,concurrency=0"))
+        XCTAssertThrowsError(try EndpointSpec(parsing: "http://c/v1,key=sk-secret,speed=11")) { error in
+            XCTAssertFalse("\(error)".contains("sk-secret"), "the key is not repeated in the message: \(error)")
+        }
     }
 
     /// `noun verb POSITIONALS --every-flag-in-scope VALUE`, with a sample value of each flag's kind.

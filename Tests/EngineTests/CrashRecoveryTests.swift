@@ -47,7 +47,7 @@ final class CrashRecoveryTests: XCTestCase {
         defer { pool.shutdown() }
         let spec = JobSpec(jobName: "crash", model: "echo", inputPath: directory + "/in.jsonl", outputDirectory: directory + "/out")
         var final = JobCounters()
-        XCTAssertEqual(JobRunner(spec: spec, backend: EchoBackend(), pool: pool, options: fastOptions()).run { final = $0 }, .completed)
+        XCTAssertEqual(JobRunner(spec: spec, pool: pool, options: fastOptions()).run { final = $0 }, .completed)
         let ids = customIDs(readJSONLines(directory + "/out/BIJOutputSet.jsonl"))
         XCTAssertEqual(ids.count, crashRows, "every row exactly once (progress after each kill: \(progressSeen))")
         XCTAssertEqual(Set(ids).count, crashRows)
@@ -64,11 +64,11 @@ final class CrashRecoveryChild: XCTestCase {
         guard let directory = ProcessInfo.processInfo.environment[crashDirectoryVariable] else {
             throw XCTSkip("runs only as the child process of CrashRecoveryTests")
         }
-        let pool = InferencePool(concurrency: 8)
+        let pool = InferencePool(concurrency: 8, backend: SlowEchoBackend(delay: 0.004))
         var options = fastOptions()
         options.flushInterval = 0.005
         options.flushRows = 64
         let spec = JobSpec(jobName: "crash", model: "echo", inputPath: directory + "/in.jsonl", outputDirectory: directory + "/out")
-        _ = JobRunner(spec: spec, backend: SlowEchoBackend(delay: 0.004), pool: pool, options: options).run()
+        _ = JobRunner(spec: spec, pool: pool, options: options).run()
     }
 }

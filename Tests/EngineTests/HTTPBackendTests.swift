@@ -5,29 +5,32 @@ import BatchJSONL
 
 final class HTTPBackendTests: XCTestCase {
     var directory = ""
-    var pool: InferencePool!
 
     override func setUpWithError() throws {
         directory = try makeTemporaryDirectory("http")
-        pool = InferencePool(concurrency: 8)
     }
 
     override func tearDown() {
-        pool.shutdown()
+        shutDownTestPools()
         try? FileManager.default.removeItem(atPath: directory)
     }
 
     var results: [JSONValue] { readJSONLines(directory + "/out/BIJOutputSet.jsonl") }
     var errors: [JSONValue] { readJSONLines(directory + "/out/error-data") }
 
+    /// Runs `rows` on `backend` alone. `circuit` false keeps the endpoint in however many failures come in a row,
+    /// for tests that count every attempt of rows that fail on purpose.
     func run(_ rows: [String], backend: InferenceBackend, options: RunnerOptions = fastOptions(), systemPrompt: String? = nil,
-             parameters: JSONValue? = nil) throws -> (JobOutcome, JobCounters) {
+             parameters: JSONValue? = nil, circuit: Bool = true, concurrency: Int = 8, poolOptions: PoolOptions = PoolOptions(),
+             deadline: Date? = nil) throws -> (JobOutcome, JobCounters) {
         try writeLines(rows, to: directory + "/in.jsonl")
         let spec = JobSpec(jobName: "accounts/a/batchInferenceJobs/http", model: "accounts/fireworks/models/llama-v3p1-8b-instruct",
                            inferenceParameters: parameters, systemPrompt: systemPrompt, inputPath: directory + "/in.jsonl",
-                           outputDirectory: directory + "/out")
+                           outputDirectory: directory + "/out", deadline: deadline)
+        var pool = poolOptions
+        if !circuit { pool.failureThreshold = Int.max }
         var final = JobCounters()
-        let outcome = JobRunner(spec: spec, backend: backend, pool: pool, options: options).run { final = $0 }
+        let outcome = JobRunner(spec: spec, pool: pooled(backend, concurrency: concurrency, options: pool), options: options).run { final = $0 }
         return (outcome, final)
     }
 
@@ -54,7 +57,7 @@ final class HTTPBackendTests: XCTestCase {
         let backend = try OpenAICompatibleBackend(baseURL: server.baseURL, requestTimeout: 0.5, maxConnections: 8)
         let kinds = ["ok", "flaky", "limited", "stall", "chunked", "close", "pretty"]
         let rows = chatRows(kinds.count * 3) { i in "\(kinds[(i - 1) % kinds.count])-\(i)" }
-        let (outcome, counters) = try run(rows, backend: backend)
+        let (outcome, counters) = try run(rows, backend: backend, circuit: false)
         XCTAssertEqual(outcome, .completed)
         XCTAssertEqual(errors.map(\.compactText), [])
         XCTAssertEqual(Set(customIDs(results)).count, rows.count)
@@ -83,7 +86,7 @@ final class HTTPBackendTests: XCTestCase {
         let backend = try OpenAICompatibleBackend(baseURL: server.baseURL, requestTimeout: 2, maxConnections: 8)
         let kinds = ["ok", "bad", "down"]
         let rows = chatRows(9) { i in "\(kinds[(i - 1) % 3])-\(i)" } + chatRows(2, from: 10) { i in ["garbage", "notjson"][i - 10] + "-\(i)" }
-        let (outcome, counters) = try run(rows, backend: backend, options: fastOptions(attempts: 3))
+        let (outcome, counters) = try run(rows, backend: backend, options: fastOptions(attempts: 3), circuit: false)
         XCTAssertEqual(outcome, .completed)
         XCTAssertEqual(customIDs(results).sorted(), ["row-1", "row-4", "row-7"])
         XCTAssertEqual(customIDs(errors).sorted(), ["row-10", "row-11", "row-2", "row-3", "row-5", "row-6", "row-8", "row-9"])
@@ -125,14 +128,116 @@ final class HTTPBackendTests: XCTestCase {
         XCTAssertEqual(seen["first_role"], .string("system"))
     }
 
-    func testUnreachableBackendFailsRowsWith503() throws {
+    /// Nothing listens: the endpoint is taken out after a few refused connections and the rows wait (here until
+    /// the job's deadline) instead of failing. The old engine put all of them in error-data with 503.
+    func testUnreachableBackendMakesTheJobWaitInsteadOfFailingRows() throws {
         let backend = try OpenAICompatibleBackend(baseURL: "http://127.0.0.1:\(freePort())/v1", requestTimeout: 1, maxConnections: 4)
-        let (outcome, counters) = try run(chatRows(3), backend: backend, options: fastOptions(attempts: 2))
+        var poolOptions = PoolOptions()
+        poolOptions.probeInitialDelay = 0.05
+        let (outcome, counters) = try run(chatRows(30), backend: backend, options: fastOptions(attempts: 2), poolOptions: poolOptions,
+                                          deadline: Date(timeIntervalSinceNow: 1.5))
+        XCTAssertEqual(outcome, .expired)
+        XCTAssertEqual(errors.count, 0, errors.prefix(2).map(\.compactText).joined())
+        XCTAssertEqual(counters.failedRequests, 0)
+        XCTAssertFalse(backend.probe())
+    }
+
+    /// The circuit opens on refused connections and closes once the server is back on the same port; every
+    /// row ends in the results.
+    func testAServerThatComesBackFinishesTheJob() throws {
+        let port = freePort()
+        let backend = try OpenAICompatibleBackend(baseURL: "http://127.0.0.1:\(port)/v1", requestTimeout: 2, maxConnections: 4)
+        var poolOptions = PoolOptions()
+        poolOptions.probeInitialDelay = 0.05
+        poolOptions.probeMaxDelay = 0.2
+        let directory = self.directory
+        // The server starts a second after the job.
+        final class Box: @unchecked Sendable { var server: ServerProcess? }
+        let box = Box()
+        let starter = Thread { Thread.sleep(forTimeInterval: 1); box.server = try? startFaultServer(in: directory, port: port) }
+        starter.start()
+        defer { box.server?.stop() }
+        let (outcome, counters) = try run(chatRows(40) { "slow-5-\($0)" }, backend: backend, options: fastOptions(attempts: 2),
+                                          concurrency: 4, poolOptions: poolOptions)
         XCTAssertEqual(outcome, .completed)
-        XCTAssertEqual(errors.count, 3)
-        XCTAssertEqual(errors.first?["error"]?["code"], .number("503"))
-        XCTAssertEqual(errors.first?["error"]?["message"]?.stringValue?.contains("Connection refused"), true)
-        XCTAssertEqual(counters.failedRequests, 3)
+        XCTAssertEqual(errors.count, 0, errors.prefix(2).map(\.compactText).joined())
+        XCTAssertEqual(counters.successfullyProcessedRequests, 40)
+        XCTAssertNotNil(box.server, "the fault server started")
+    }
+
+    /// `Retry-After` as an HTTP date is honoured like a number of seconds.
+    func testRetryAfterAsAnHTTPDate() throws {
+        let server = try startFaultServer(in: directory)
+        defer { server.stop() }
+        let backend = try OpenAICompatibleBackend(baseURL: server.baseURL, requestTimeout: 5, maxConnections: 2)
+        let (outcome, _) = try run(chatRows(1) { "datelimited-\($0)" }, backend: backend)
+        XCTAssertEqual(outcome, .completed)
+        let times = try XCTUnwrap(try faultServerStats(server)["datelimited-1"])
+        XCTAssertEqual(times.count, 2)
+        // The date has one-second resolution: three seconds ahead is at least two.
+        XCTAssertGreaterThanOrEqual(times[1] - times[0], 1.95)
+    }
+
+    /// Rows waiting for a retry leave their place in the window: with four rows throttled for two seconds or more
+    /// and a window of four, the other rows run during the wait (the old engine ran nothing until it ended).
+    func testRowsWaitingForARetryLeaveTheWindowToOthers() throws {
+        let server = try startFaultServer(in: directory)
+        defer { server.stop() }
+        let backend = try OpenAICompatibleBackend(baseURL: server.baseURL, requestTimeout: 5, maxConnections: 4)
+        var options = fastOptions()
+        options.window = 4
+        let rows = chatRows(4) { "datelimited-\($0)" } + chatRows(60, from: 5) { "ok-\($0)" }
+        let (outcome, counters) = try run(rows, backend: backend, options: options, concurrency: 4)
+        XCTAssertEqual(outcome, .completed)
+        XCTAssertEqual(counters.successfullyProcessedRequests, 64)
+        let stats = try faultServerStats(server)
+        let retries = (1...4).compactMap { stats["datelimited-\($0)"]?.last }
+        let others = (5...64).compactMap { stats["ok-\($0)"]?.first }
+        XCTAssertEqual(retries.count, 4)
+        XCTAssertEqual(others.count, 60)
+        XCTAssertLessThan(others.max() ?? .infinity, retries.min() ?? 0, "every other row was sent before the throttled rows came back")
+    }
+
+    /// `--max-response-bytes`: a larger answer fails its row at once with a message that says so.
+    func testAnAnswerOverTheLimitFailsItsRowWithoutRetries() throws {
+        let server = try startFaultServer(in: directory)
+        defer { server.stop() }
+        let backend = try OpenAICompatibleBackend(baseURL: server.baseURL, requestTimeout: 5, maxConnections: 2, maxResponseBytes: 64 << 10)
+        let (outcome, counters) = try run(chatRows(1) { "big-200-\($0)" } + chatRows(1, from: 2) { "big-16-\($0)" }, backend: backend)
+        XCTAssertEqual(outcome, .completed)
+        XCTAssertEqual(counters.failedRequests, 1)
+        XCTAssertEqual(customIDs(results), ["row-2"])
+        let error = try XCTUnwrap(errors.first)
+        XCTAssertEqual(error["custom_id"], .string("row-1"))
+        XCTAssertEqual(error["error"]?["code"], .number("502"))
+        XCTAssertEqual(error["error"]?["message"]?.stringValue?.contains("--max-response-bytes (64 KiB)"), true, error.compactText)
+        XCTAssertEqual(try faultServerStats(server)["big-200-1"]?.count, 1, "not retried")
+    }
+
+    /// Sixteen 512 KiB answers at a time against a budget of 2 MiB: the bytes held never pass the budget (the
+    /// answers announce their length), and every row still succeeds.
+    func testAnswerBytesHeldAtOnceStayWithinTheBudget() throws {
+        let server = try startFaultServer(in: directory)
+        defer { server.stop() }
+        let backend = try OpenAICompatibleBackend(baseURL: server.baseURL, requestTimeout: 20, maxConnections: 16)
+        try writeLines(chatRows(32) { "big-512-\($0)" }, to: directory + "/in.jsonl")
+        var poolOptions = PoolOptions()
+        poolOptions.maxHeldResponseBytes = 2 << 20
+        let pool = pooled(backend, concurrency: 16, options: poolOptions)
+        let spec = JobSpec(jobName: "big", model: "m", inputPath: directory + "/in.jsonl", outputDirectory: directory + "/out")
+        final class Peak: @unchecked Sendable { var value = 0; var stop = false }
+        let peak = Peak()
+        let sampler = Thread {
+            while !peak.stop { peak.value = max(peak.value, pool.budget.heldBytes); usleep(200) }
+        }
+        sampler.start()
+        let outcome = JobRunner(spec: spec, pool: pool, options: fastOptions()).run()
+        peak.stop = true
+        XCTAssertEqual(outcome, .completed)
+        XCTAssertEqual(results.count, 32)
+        XCTAssertGreaterThan(peak.value, 512 << 10, "answers were accounted")
+        XCTAssertLessThanOrEqual(peak.value, 2 << 20, "held \(peak.value) bytes")
+        XCTAssertEqual(pool.budget.heldBytes, 0, "everything is given back once written")
     }
 
     /// The server drops idle keep-alive connections; the next request must go out on a fresh one, not fail.

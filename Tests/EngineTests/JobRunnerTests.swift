@@ -5,15 +5,13 @@ import BatchJSONL
 
 final class JobRunnerTests: XCTestCase {
     var directory = ""
-    var pool: InferencePool!
 
     override func setUpWithError() throws {
         directory = try makeTemporaryDirectory()
-        pool = InferencePool(concurrency: 8)
     }
 
     override func tearDown() {
-        pool.shutdown()
+        shutDownTestPools()
         try? FileManager.default.removeItem(atPath: directory)
     }
 
@@ -30,7 +28,7 @@ final class JobRunnerTests: XCTestCase {
     func testThreeRowsGiveThreeResultsAndCounters() throws {
         try writeLines(chatRows(3), to: directory + "/in.jsonl")
         var reports: [JobCounters] = []
-        let outcome = JobRunner(spec: spec(input: "in.jsonl"), backend: EchoBackend(), pool: pool, options: fastOptions())
+        let outcome = JobRunner(spec: spec(input: "in.jsonl"), pool: pooled(EchoBackend()), options: fastOptions())
             .run { reports.append($0) }
         XCTAssertEqual(outcome, .completed)
         XCTAssertEqual(customIDs(results).sorted(), ["row-1", "row-2", "row-3"])
@@ -59,7 +57,7 @@ final class JobRunnerTests: XCTestCase {
         let backend = RecordingBackend()
         let parameters = try JSONValue(parsing: #"{"maxTokens": 3, "n": 2, "extraBody": "{\"seed\": 42}"}"#)
         let outcome = JobRunner(spec: spec(input: "in.jsonl", parameters: parameters, systemPrompt: "You are terse."),
-                                backend: backend, pool: pool, options: fastOptions()).run()
+                                pool: pooled(backend), options: fastOptions()).run()
         XCTAssertEqual(outcome, .completed)
         let requests = backend.recorded
         XCTAssertEqual(requests.count, 3)
@@ -79,7 +77,7 @@ final class JobRunnerTests: XCTestCase {
 
     func testBadRowsFailAloneAndAreNotRepeatedOnResume() throws {
         try writeLines([chatRows(1)[0], #"{"custom_id": "nobody"}"#, "not json", "", chatRows(1, from: 2)[0]], to: directory + "/in.jsonl")
-        XCTAssertEqual(JobRunner(spec: spec(input: "in.jsonl"), backend: EchoBackend(), pool: pool, options: fastOptions()).run(), .completed)
+        XCTAssertEqual(JobRunner(spec: spec(input: "in.jsonl"), pool: pooled(EchoBackend()), options: fastOptions()).run(), .completed)
         XCTAssertEqual(customIDs(results).sorted(), ["row-1", "row-2"])
         XCTAssertEqual(errors.count, 2)
         XCTAssertEqual(errors.first { $0["custom_id"] == .string("nobody") }?["error"]?["code"], .number("400"))
@@ -89,7 +87,7 @@ final class JobRunnerTests: XCTestCase {
 
         // A second run over the same directory finds every row done, even the one without a custom_id.
         var final = JobCounters()
-        XCTAssertEqual(JobRunner(spec: spec(input: "in.jsonl"), backend: EchoBackend(), pool: pool, options: fastOptions()).run { final = $0 }, .completed)
+        XCTAssertEqual(JobRunner(spec: spec(input: "in.jsonl"), pool: pooled(EchoBackend()), options: fastOptions()).run { final = $0 }, .completed)
         XCTAssertEqual(results.count, 2)
         XCTAssertEqual(errors.count, 2)
         XCTAssertEqual(final.totalInputRequests, 4)
@@ -100,7 +98,7 @@ final class JobRunnerTests: XCTestCase {
     /// A crash leaves rows past the checkpoint and a torn line; resuming cuts them and runs those rows again.
     func testResumeAfterACrashWritesEveryRowExactlyOnce() throws {
         try writeLines(chatRows(5), to: directory + "/first.jsonl")
-        XCTAssertEqual(JobRunner(spec: spec(input: "first.jsonl"), backend: EchoBackend(), pool: pool, options: fastOptions()).run(), .completed)
+        XCTAssertEqual(JobRunner(spec: spec(input: "first.jsonl"), pool: pooled(EchoBackend()), options: fastOptions()).run(), .completed)
         let checkpoint = try String(contentsOfFile: directory + "/out/.batchctl-checkpoint.json", encoding: .utf8)
         XCTAssertTrue(checkpoint.contains(#""successfullyProcessedRequests":5"#), checkpoint)
 
@@ -115,7 +113,7 @@ final class JobRunnerTests: XCTestCase {
         errorHandle.closeFile()
 
         try writeLines(chatRows(10), to: directory + "/in.jsonl")
-        let runner = JobRunner(spec: spec(input: "in.jsonl"), backend: EchoBackend(), pool: pool, options: fastOptions())
+        let runner = JobRunner(spec: spec(input: "in.jsonl"), pool: pooled(EchoBackend()), options: fastOptions())
         var final = JobCounters()
         XCTAssertEqual(runner.run { final = $0 }, .completed)
         let ids = customIDs(results)
@@ -135,14 +133,14 @@ final class JobRunnerTests: XCTestCase {
         try writeLines(chatRows(2), to: directory + "/in.jsonl")
         try FileManager.default.createDirectory(atPath: directory + "/out", withIntermediateDirectories: true)
         try "{\"version\":1,".write(toFile: directory + "/out/.batchctl-checkpoint.json", atomically: true, encoding: .utf8)
-        let outcome = JobRunner(spec: spec(input: "in.jsonl"), backend: EchoBackend(), pool: pool, options: fastOptions()).run()
+        let outcome = JobRunner(spec: spec(input: "in.jsonl"), pool: pooled(EchoBackend()), options: fastOptions()).run()
         guard case let .failed(message) = outcome else { return XCTFail("\(outcome)") }
         XCTAssertTrue(message.contains("damaged checkpoint"), message)
         XCTAssertEqual(results.count, 0)
     }
 
     func testMissingInputFails() {
-        let outcome = JobRunner(spec: spec(input: "absent.jsonl"), backend: EchoBackend(), pool: pool, options: fastOptions()).run()
+        let outcome = JobRunner(spec: spec(input: "absent.jsonl"), pool: pooled(EchoBackend()), options: fastOptions()).run()
         guard case let .failed(message) = outcome else { return XCTFail("\(outcome)") }
         XCTAssertTrue(message.contains("absent.jsonl"), message)
     }
@@ -150,7 +148,7 @@ final class JobRunnerTests: XCTestCase {
     /// Stopped halfway, a job keeps exactly the rows it finished; a new runner finishes the rest.
     func testCancelKeepsFinishedRowsAndResumeFinishesTheJob() throws {
         try writeLines(chatRows(300), to: directory + "/in.jsonl")
-        let runner = JobRunner(spec: spec(input: "in.jsonl"), backend: SlowEchoBackend(delay: 0.01), pool: pool, options: fastOptions())
+        let runner = JobRunner(spec: spec(input: "in.jsonl"), pool: pooled(SlowEchoBackend(delay: 0.01)), options: fastOptions())
         var final = JobCounters()
         // Cancel as soon as some rows are durable: the whole job needs at least 300 x 10 ms / 8 workers.
         XCTAssertEqual(runner.run { final = $0; if $0.totalProcessedRequests > 0 { runner.cancel() } }, .cancelled)
@@ -162,14 +160,14 @@ final class JobRunnerTests: XCTestCase {
         XCTAssertEqual(final.totalInputRequests, 300)
         XCTAssertEqual(errors.count, 0, "stopped rows are unfinished, not failed")
 
-        XCTAssertEqual(JobRunner(spec: spec(input: "in.jsonl"), backend: EchoBackend(), pool: pool, options: fastOptions()).run(), .completed)
+        XCTAssertEqual(JobRunner(spec: spec(input: "in.jsonl"), pool: pooled(EchoBackend()), options: fastOptions()).run(), .completed)
         XCTAssertEqual(customIDs(results).count, 300)
         XCTAssertEqual(Set(customIDs(results)).count, 300)
     }
 
     func testCancelBeforeRun() throws {
         try writeLines(chatRows(3), to: directory + "/in.jsonl")
-        let runner = JobRunner(spec: spec(input: "in.jsonl"), backend: EchoBackend(), pool: pool, options: fastOptions())
+        let runner = JobRunner(spec: spec(input: "in.jsonl"), pool: pooled(EchoBackend()), options: fastOptions())
         runner.cancel()
         XCTAssertEqual(runner.run(), .cancelled)
         XCTAssertEqual(results.count, 0)
@@ -180,7 +178,7 @@ final class JobRunnerTests: XCTestCase {
         let started = Date()
         // The whole job needs at least 400 x 20 ms / 8 workers = 1 s; the deadline cuts it at 0.4 s.
         let runner = JobRunner(spec: spec(input: "in.jsonl", deadline: Date(timeIntervalSinceNow: 0.4)),
-                               backend: SlowEchoBackend(delay: 0.02), pool: pool, options: fastOptions())
+                               pool: pooled(SlowEchoBackend(delay: 0.02)), options: fastOptions())
         var final = JobCounters()
         XCTAssertEqual(runner.run { final = $0 }, .expired)
         XCTAssertLessThan(Date().timeIntervalSince(started), 3)
@@ -190,16 +188,16 @@ final class JobRunnerTests: XCTestCase {
         XCTAssertEqual(final.totalProcessedRequests, done.count)
         XCTAssertEqual(errors.count, 0)
 
-        let past = JobRunner(spec: spec(input: "in.jsonl", deadline: Date(timeIntervalSinceNow: -1)), backend: EchoBackend(), pool: pool, options: fastOptions())
+        let past = JobRunner(spec: spec(input: "in.jsonl", deadline: Date(timeIntervalSinceNow: -1)), pool: pooled(EchoBackend()), options: fastOptions())
         XCTAssertEqual(past.run(), .expired)
         XCTAssertEqual(customIDs(results).count, done.count, "nothing is dispatched after the deadline")
     }
 
     func testContinuationSkipsRowsThatSucceededEarlierInTheChain() throws {
         try writeLines(chatRows(4), to: directory + "/in-a.jsonl")
-        XCTAssertEqual(JobRunner(spec: spec(input: "in-a.jsonl", output: "job-a"), backend: EchoBackend(), pool: pool, options: fastOptions()).run(), .completed)
+        XCTAssertEqual(JobRunner(spec: spec(input: "in-a.jsonl", output: "job-a"), pool: pooled(EchoBackend()), options: fastOptions()).run(), .completed)
         try writeLines(chatRows(2, from: 5) + [#"{"custom_id": "row-7", "body": {"messages": []}, "x": 1}"#], to: directory + "/in-b.jsonl")
-        XCTAssertEqual(JobRunner(spec: spec(input: "in-b.jsonl", output: "job-b"), backend: EchoBackend(), pool: pool, options: fastOptions()).run(), .completed)
+        XCTAssertEqual(JobRunner(spec: spec(input: "in-b.jsonl", output: "job-b"), pool: pooled(EchoBackend()), options: fastOptions()).run(), .completed)
         // A failed row of the chain is not a success: it runs again.
         try """
         {"custom_id":"row-8","error":{"code":500,"message":"boom"}}
@@ -210,7 +208,7 @@ final class JobRunnerTests: XCTestCase {
         XCTAssertEqual(skip.count, 7)
         try writeLines(chatRows(10), to: directory + "/in.jsonl")
         var final = JobCounters()
-        XCTAssertEqual(JobRunner(spec: spec(input: "in.jsonl", output: "out", skip: skip), backend: EchoBackend(), pool: pool, options: fastOptions()).run { final = $0 }, .completed)
+        XCTAssertEqual(JobRunner(spec: spec(input: "in.jsonl", output: "out", skip: skip), pool: pooled(EchoBackend()), options: fastOptions()).run { final = $0 }, .completed)
         XCTAssertEqual(customIDs(results).sorted(), ["row-10", "row-8", "row-9"])
         XCTAssertEqual(final.totalInputRequests, 3)
         XCTAssertEqual(final.successfullyProcessedRequests, 3)
@@ -219,7 +217,7 @@ final class JobRunnerTests: XCTestCase {
 
     func testContinuationHelperReadsOnlyUpToTheCheckpoint() throws {
         try writeLines(chatRows(2), to: directory + "/in.jsonl")
-        XCTAssertEqual(JobRunner(spec: spec(input: "in.jsonl"), backend: EchoBackend(), pool: pool, options: fastOptions()).run(), .completed)
+        XCTAssertEqual(JobRunner(spec: spec(input: "in.jsonl"), pool: pooled(EchoBackend()), options: fastOptions()).run(), .completed)
         let handle = try XCTUnwrap(FileHandle(forWritingAtPath: directory + "/out/BIJOutputSet.jsonl"))
         handle.seekToEndOfFile()
         handle.write(Data(#"{"custom_id":"row-3","response":{}}"#.utf8 + [0x0A]))
@@ -232,7 +230,7 @@ final class JobRunnerTests: XCTestCase {
     func testEmptyInputCompletes() throws {
         try "\n\n".write(toFile: directory + "/in.jsonl", atomically: true, encoding: .utf8)
         var final = JobCounters()
-        XCTAssertEqual(JobRunner(spec: spec(input: "in.jsonl"), backend: EchoBackend(), pool: pool, options: fastOptions()).run { final = $0 }, .completed)
+        XCTAssertEqual(JobRunner(spec: spec(input: "in.jsonl"), pool: pooled(EchoBackend()), options: fastOptions()).run { final = $0 }, .completed)
         XCTAssertEqual(final.totalInputRequests, 0)
         XCTAssertEqual(final.percent, 100)
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/out/BIJOutputSet.jsonl"))
@@ -251,46 +249,8 @@ final class JobRunnerTests: XCTestCase {
         let backend = Peak()
         var options = fastOptions()
         options.window = 16
-        XCTAssertEqual(JobRunner(spec: spec(input: "in.jsonl"), backend: backend, pool: pool, options: options).run(), .completed)
+        XCTAssertEqual(JobRunner(spec: spec(input: "in.jsonl"), pool: pooled(backend), options: options).run(), .completed)
         XCTAssertEqual(Set(customIDs(results)).count, 2_000)
         XCTAssertLessThanOrEqual(backend.peak, 8, "never more requests in flight than the pool's concurrency")
-    }
-}
-
-final class InferencePoolTests: XCTestCase {
-    /// Two jobs queue at once; the workers alternate between them instead of draining the first.
-    func testWorkersTakeFromJobsInTurn() {
-        let pool = InferencePool(concurrency: 1)
-        defer { pool.shutdown() }
-        let gate = DispatchSemaphore(value: 0)
-        let done = DispatchSemaphore(value: 0)
-        let lock = NSLock()
-        var order: [String] = []
-        let a = pool.addLane(), b = pool.addLane()
-        XCTAssertTrue(pool.submit({ gate.wait() }, to: a))
-        for i in 0..<10 {
-            XCTAssertTrue(pool.submit({ lock.lock(); order.append("a\(i)"); lock.unlock(); done.signal() }, to: a))
-        }
-        for i in 0..<10 {
-            XCTAssertTrue(pool.submit({ lock.lock(); order.append("b\(i)"); lock.unlock(); done.signal() }, to: b))
-        }
-        gate.signal()
-        for _ in 0..<20 { done.wait() }
-        XCTAssertEqual(Array(order.prefix(6)), ["b0", "a0", "b1", "a1", "b2", "a2"])
-        pool.removeLane(a)
-        XCTAssertFalse(pool.submit({}, to: a), "a removed lane takes no work")
-    }
-
-    func testDroppingQueuedWorkCountsIt() {
-        let pool = InferencePool(concurrency: 1)
-        defer { pool.shutdown() }
-        let gate = DispatchSemaphore(value: 0)
-        let lane = pool.addLane()
-        _ = pool.submit({ gate.wait() }, to: lane)
-        Thread.sleep(forTimeInterval: 0.05)
-        for _ in 0..<5 { _ = pool.submit({ XCTFail("dropped work ran") }, to: lane) }
-        XCTAssertEqual(pool.dropQueued(lane), 5)
-        gate.signal()
-        Thread.sleep(forTimeInterval: 0.05)
     }
 }

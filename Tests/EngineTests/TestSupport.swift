@@ -48,6 +48,25 @@ func fastOptions(attempts: Int = 4) -> RunnerOptions {
     return options
 }
 
+/// Pools made by `pooled`, shut down by `shutDownTestPools` in each test's tearDown (a pool's workers keep it alive).
+nonisolated(unsafe) private var testPools: [InferencePool] = []
+private let testPoolsLock = NSLock()
+
+/// A pool of its own for one runner: `backend` at a fixed concurrency, as the tests before fleets had it.
+func pooled(_ backend: InferenceBackend, concurrency: Int = 8, options: PoolOptions = PoolOptions()) -> InferencePool {
+    let pool = InferencePool(concurrency: concurrency, backend: backend, options: options)
+    testPoolsLock.lock(); testPools.append(pool); testPoolsLock.unlock()
+    return pool
+}
+
+func shutDownTestPools() {
+    testPoolsLock.lock()
+    let pools = testPools
+    testPools = []
+    testPoolsLock.unlock()
+    for pool in pools { pool.shutdown() }
+}
+
 /// A backend that waits before answering like EchoBackend, so that a test can stop a job halfway.
 struct SlowEchoBackend: InferenceBackend {
     var delay: TimeInterval
@@ -178,13 +197,18 @@ func startNginx(in directory: String) throws -> ServerProcess {
 }
 
 /// A Python stdlib server whose answer depends on the first word of the last user message (`kind-n`) and on
-/// how many times that message was seen. `GET /stats` returns `{message: [attempt times]}`.
+/// how many times that message was seen. `GET /stats` returns `{message: [attempt times]}`; `GET /props`
+/// returns `{"total_slots": S}` when started with a slot count S, and then more than S requests in flight at
+/// once are answered 503 (`GET /rejected` counts them).
 let faultServerScript = #"""
-import json, sys, threading, time
+import email.utils, json, sys, threading, time
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
 
 attempts = {}
 lock = threading.Lock()
+slots = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+busy = [0]
+rejected = [0]
 
 def completion(text, content=None):
     return {"id": "chatcmpl-" + text, "object": "chat.completion", "created": 1700000000, "model": "fault",
@@ -207,6 +231,10 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
+        if self.path.endswith("/props"):
+            return self.reply(200, {"total_slots": slots}) if slots else self.reply(404, {"error": "no props"})
+        if self.path.endswith("/rejected"):
+            return self.reply(200, {"rejected": rejected[0]})
         with lock: stats = dict(attempts)
         self.reply(200, stats)
 
@@ -216,8 +244,37 @@ class Handler(BaseHTTPRequestHandler):
         with lock:
             attempts.setdefault(text, []).append(time.time())
             n = len(attempts[text])
+            admitted = not slots or busy[0] < slots
+            if admitted: busy[0] += 1
+            else: rejected[0] += 1
+        if not admitted:
+            return self.reply(503, {"error": {"message": "all slots are busy"}})
+        self.holding = bool(slots)
+        try:
+            self.answer(req, text, n)
+        finally:
+            self.release()
+
+    def release(self):
+        # A slot is free before its answer is sent, as in a real server: the client may send the next request
+        # the moment it reads this one's answer.
+        if getattr(self, "holding", False):
+            self.holding = False
+            with lock: busy[0] -= 1
+
+    def answer(self, req, text, n):
         kind = text.split("-")[0]
         try:
+            if kind == "slow":
+                time.sleep(float(text.split("-")[1]) / 1000)
+                self.release()
+                return self.reply(200, completion(text))
+            if kind == "once500" and n == 1:
+                return self.reply(500, {"error": {"message": "internal error"}})
+            if kind == "datelimited" and n == 1:
+                return self.reply(429, {"error": {"message": "slow down"}}, [("Retry-After", email.utils.formatdate(time.time() + 3, usegmt=True))])
+            if kind == "big":
+                return self.reply(200, completion(text, "x" * (int(text.split("-")[1]) * 1024)))
             if kind == "flaky" and n <= 2:
                 return self.reply(500 if n == 1 else 503, {"error": {"message": "overloaded"}})
             if kind == "limited" and n == 1:
@@ -270,12 +327,14 @@ ThreadingHTTPServer.daemon_threads = True
 ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
 """#
 
-func startFaultServer(in directory: String) throws -> ServerProcess {
+/// The fault server on a free port (or `port`); with `slots`, it reports them at `/props` and answers 503
+/// beyond them.
+func startFaultServer(in directory: String, port: Int? = nil, slots: Int? = nil) throws -> ServerProcess {
     let python = try requireTool(["/usr/bin/python3", "/usr/local/bin/python3"])
     let script = directory + "/fault_server.py"
     try faultServerScript.write(toFile: script, atomically: true, encoding: .utf8)
-    let port = freePort()
-    return try ServerProcess(executable: python, arguments: [script, String(port)], port: port)
+    let port = port ?? freePort()
+    return try ServerProcess(executable: python, arguments: [script, String(port)] + (slots.map { [String($0)] } ?? []), port: port)
 }
 
 /// `GET /stats` of the fault server: message -> times it was attempted.

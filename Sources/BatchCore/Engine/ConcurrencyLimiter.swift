@@ -2,7 +2,8 @@
 import Foundation
 
 /// The limit grows by one for each limit's worth of successes while the limit is what holds requests back and
-/// latency stays within twice its baseline; an overload (429, 503, 504, a timeout) cuts it to what the server
+/// latency stays within twice its baseline (the lowest average seen, forgotten by half every ten minutes, so a
+/// slower mix of rows does not freeze the limit for good); an overload (429, 503, 504, a timeout) cuts it to what the server
 /// showed it could take. The limit then probes one step above that level again only after exponentially
 /// more successes each time the same level fails, so a server with a hard number of slots that answers 503
 /// beyond them sees almost no rejected requests once the limit has found the number.
@@ -24,6 +25,7 @@ struct ConcurrencyLimiter: Sendable {
     private var eventStart: UInt64 = 0
     private var latencyAverage: Double?
     private var latencyBaseline: Double?
+    private var baselineTime = 0.0
 
     static let maxProbeSpacing = 512.0
 
@@ -36,13 +38,15 @@ struct ConcurrencyLimiter: Sendable {
     /// Requests allowed in flight now.
     var current: Int { max(1, Int(limit)) }
 
-    /// A success of a request sent while `inFlight` requests (itself included) were out.
-    mutating func success(latency: Double, inFlight: Int) {
+    /// A success of a request sent while `inFlight` requests (itself included) were out; `now` is a monotonic
+    /// clock in seconds.
+    mutating func success(latency: Double, inFlight: Int, now: Double = 0) {
         if latency.isFinite && latency >= 0 {
             let average = latencyAverage.map { $0 * 0.9 + latency * 0.1 } ?? latency
             latencyAverage = average
-            // The baseline is the lowest average seen, slowly forgotten so that a slower mix of rows raises it.
-            latencyBaseline = min(average, (latencyBaseline ?? average) * 1.001)
+            let relaxed = (latencyBaseline ?? average) * pow(2, max(0, now - baselineTime) / 600)
+            latencyBaseline = min(average, relaxed)
+            baselineTime = now
         }
         guard !pinned, current < ceiling, inFlight >= current else { return }
         if let average = latencyAverage, let baseline = latencyBaseline, average > 2 * baseline { return }

@@ -373,35 +373,42 @@ public final class InferencePool: @unchecked Sendable {
 
     // MARK: workers
 
-    /// The endpoint for a request that would rather avoid `avoid`: the fewest in flight among the available
-    /// ones, ties taken in turn.
+    /// The endpoint for a request: the fewest in flight among the available ones, ties taken in turn. A retry
+    /// avoids the endpoint it failed on (`avoid`) while another one is healthy, even if that one is full for now.
     private func chooseEndpointLocked(avoid: Int) -> Int? {
         var best: Int?
-        var fallback: Int?
+        var avoided = false
         let count = states.count
         for step in 0..<count {
             let index = (rotation + step) % count
             let s = states[index]
             guard s.isAvailable else { continue }
-            if index == avoid && count > 1 { fallback = index; continue }
+            if index == avoid && count > 1 { avoided = true; continue }
             if best == nil || s.inFlight < states[best!].inFlight { best = index }
         }
         rotation = (rotation + 1) % max(1, count)
-        return best ?? fallback
+        if best == nil && avoided {
+            let otherHealthy = states.indices.contains { $0 != avoid && states[$0].health == .healthy }
+            return otherHealthy ? nil : avoid
+        }
+        return best
     }
+
+    /// Whether some endpoint could take a request now.
+    private var anyAvailableLocked: Bool { states.contains { $0.isAvailable } }
 
     private func workerLoop() {
         condition.lock()
         while true {
             if shuttingDown { condition.unlock(); return }
             var picked: (PoolRequest, Int)?
-            if queuedTotal > 0 {
-                // Round robin: the first non-empty lane at or after the cursor, then move the cursor past it.
+            if queuedTotal > 0, anyAvailableLocked {
+                // Round robin: the first lane at or after the cursor whose next request has an endpoint, then move
+                // the cursor past it.
                 for step in 0..<lanes.count {
                     let index = (cursor + step) % lanes.count
                     let lane = lanes[index]
-                    guard !lane.isEmpty else { continue }
-                    guard let endpoint = chooseEndpointLocked(avoid: lane.peekAvoid()) else { break }
+                    guard !lane.isEmpty, let endpoint = chooseEndpointLocked(avoid: lane.peekAvoid()) else { continue }
                     picked = (lane.pop(), endpoint)
                     queuedTotal -= 1
                     cursor = (index + 1) % lanes.count
@@ -442,7 +449,7 @@ public final class InferencePool: @unchecked Sendable {
         case .success:
             s.count(success: true, now: now)
             s.latencySum += latency
-            s.limiter.success(latency: latency, inFlight: inFlight)
+            s.limiter.success(latency: latency, inFlight: inFlight, now: Double(DispatchTime.now().uptimeNanoseconds) / 1e9)
             s.failuresInARow = 0
             if s.health == .probing { closeCircuitLocked(index) }
             return .success

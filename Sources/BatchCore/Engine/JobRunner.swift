@@ -27,6 +27,9 @@ public final class JobRunner: @unchecked Sendable {
         var attempt: Int
         /// The endpoint the last attempt failed on, -1 for none.
         var avoid = -1
+        /// The choices asked for (`n`): an answer with fewer fails the row, since a server that ignores `n`
+        /// (llama.cpp, Ollama) would otherwise pass one choice off as the n asked for.
+        var choices = 1
     }
 
     // Everything below is guarded by `state`.
@@ -283,7 +286,8 @@ public final class JobRunner: @unchecked Sendable {
         }
         if spec.skipCustomIDs.contains(row.customID) || finished.contains(row.customID) { finishUnfinished(); return }
         guard let builder else { finishUnfinished(); return }
-        dispatch(RowTask(customID: row.customID, tail: builder.requestTail(for: row.body), attempt: 1), urgent: false)
+        dispatch(RowTask(customID: row.customID, tail: builder.requestTail(for: row.body), attempt: 1,
+                         choices: builder.choices(for: row.body)), urgent: false)
     }
 
     /// An attempt's answer, on a pool worker.
@@ -292,7 +296,14 @@ public final class JobRunner: @unchecked Sendable {
         switch result {
         case let .success(body):
             if let line = Self.resultLine(customID: task.customID, response: body) {
-                finishSuccess(line.bytes, line.counters, held: held)
+                if line.choices >= task.choices || line.choices == 0 {
+                    finishSuccess(line.bytes, line.counters, held: held)
+                    return
+                }
+                pool.releaseHeld(held)
+                finishFailure(customID: task.customID, lineNumber: nil, InferenceFailure(
+                    status: 502, message: "asked for n=\(task.choices) choices, the server answered with \(line.choices): it does not support n > 1 (send the row \(task.choices) times instead)",
+                    retryable: false, kind: .invalidAnswer))
                 return
             }
             pool.releaseHeld(held)
@@ -340,7 +351,7 @@ public final class JobRunner: @unchecked Sendable {
     }
 
     /// The `BIJOutputSet.jsonl` line for a response, or nil when the response is not a JSON object.
-    static func resultLine(customID: String, response: [UInt8]) -> (bytes: [UInt8], counters: JobCounters)? {
+    static func resultLine(customID: String, response: [UInt8]) -> (bytes: [UInt8], counters: JobCounters, choices: Int)? {
         guard let json = try? JSONValue(parsing: response), case .object = json else { return nil }
         var counters = JobCounters()
         counters.successfullyProcessedRequests = 1
@@ -359,7 +370,7 @@ public final class JobRunner: @unchecked Sendable {
         // whitespace, so the compact form is the same document on one line.
         if response.contains(0x0A) || response.contains(0x0D) { json.write(to: &line, pretty: false, indent: 0) } else { line.append(contentsOf: response) }
         line.append(contentsOf: "}\n".utf8)
-        return (line, counters)
+        return (line, counters, json["choices"]?.arrayValue?.count ?? 0)
     }
 
     /// The `error-data` line: `{"custom_id", "error": {"code", "message"}}`; a row without a custom_id gets

@@ -155,6 +155,12 @@ public struct RequestBuilder: Sendable {
         return rest.count <= 2 ? Array("}".utf8) : Array(",".utf8) + rest.dropFirst()
     }
 
+    /// The choices a request for `body` asks for: its `n`, else the job's, else one.
+    public func choices(for body: JSONValue) -> Int {
+        let n = body["n"] ?? defaults.first { $0.0 == "n" }?.1
+        return max(1, Int(clamping: n?.int64Value ?? 1))
+    }
+
     /// `{"model":NAME`, the start of every request for an endpoint that knows the model as `model`.
     public static func modelPrefix(_ model: String) -> [UInt8] {
         var out = Array(#"{"model":"#.utf8)
