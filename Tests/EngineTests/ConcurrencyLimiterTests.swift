@@ -4,9 +4,9 @@ import XCTest
 @testable import BatchEngine
 
 final class ConcurrencyLimiterTests: XCTestCase {
-    /// A server with `slots` slots that refuses beyond them, driven in rounds: each round fills the limit,
-    /// the requests past the slots are refused, the others succeed. Returns (requests, refused) of the last
-    /// `measured` rounds and the limit at the end.
+    /// A server with `slots` slots that refuses beyond them, driven in rounds: each round sends up to the limit
+    /// one request after the other (the i-th with i in flight), the requests past the slots are refused, the
+    /// others succeed. Returns (requests, refused) of the last `measured` rounds and the limit at the end.
     func simulate(slots: Int, ceiling: Int, start: Int? = nil, rounds: Int, measured: Int) -> (requests: Int, refused: Int, limit: Int) {
         var limiter = ConcurrencyLimiter(ceiling: ceiling, start: start, pinned: false)
         var sequence: UInt64 = 0
@@ -22,7 +22,7 @@ final class ConcurrencyLimiterTests: XCTestCase {
                     if counting { refused += 1 }
                     limiter.overload(sequence: first + UInt64(i - 1), inFlight: i, nextSequence: sequence + 1)
                 } else {
-                    limiter.success(latency: 0.1, inFlight: sent)
+                    limiter.success(latency: 0.1, inFlight: i)
                 }
             }
         }
@@ -82,8 +82,26 @@ final class ConcurrencyLimiterTests: XCTestCase {
     func testABurstOfRefusalsCutsOnce() {
         var limiter = ConcurrencyLimiter(ceiling: 64, start: nil, pinned: false)
         for i in 1...64 { limiter.overload(sequence: UInt64(i), inFlight: 64, nextSequence: 65) }
-        XCTAssertEqual(limiter.current, 57, "0.9 x 64, not 0.9^64 x 64")
+        XCTAssertEqual(limiter.current, 63, "one cut for the burst, not 64")
         limiter.overload(sequence: 10, inFlight: 10, nextSequence: 65)
         XCTAssertEqual(limiter.current, 9, "a refusal at 10 in flight shows room for 9")
+    }
+
+    /// 429s that strike one request in ten at random while the others succeed (a rate limiter's, with
+    /// Retry-After) leave the limit where it is: cutting on each would shrink it to a handful.
+    func testRandomRefusalsWhileMostSucceedDoNotShrinkTheLimit() {
+        var limiter = ConcurrencyLimiter(ceiling: 32, start: nil, pinned: false)
+        var generator = SystemRandomNumberGenerator()
+        var sequence: UInt64 = 0
+        for _ in 0..<20_000 {
+            sequence += 1
+            let inFlight = limiter.current
+            if Int.random(in: 0..<10, using: &generator) == 0 {
+                limiter.overload(sequence: sequence, inFlight: inFlight, nextSequence: sequence + 1)
+            } else {
+                limiter.success(latency: 0.1, inFlight: inFlight)
+            }
+        }
+        XCTAssertGreaterThanOrEqual(limiter.current, 28, "the limit stayed near its ceiling: \(limiter.current)")
     }
 }

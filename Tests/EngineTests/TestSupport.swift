@@ -139,7 +139,9 @@ func waitForPort(_ port: Int, timeout: TimeInterval = 10) -> Bool {
 }
 
 /// A server process the test started; stopped when the test ends.
-final class ServerProcess {
+/// `@unchecked Sendable`: `process` is Foundation's Process, whose methods may be called from any thread; a test
+/// kills or restarts a server from one helper thread while the job runs, never from two at once.
+final class ServerProcess: @unchecked Sendable {
     let process = Process()
     let port: Int
     var baseURL: String { "http://127.0.0.1:\(port)/v1" }
@@ -160,16 +162,30 @@ final class ServerProcess {
         if process.isRunning { process.terminate(); process.waitUntilExit() }
     }
 
+    /// kill -9 of the server and its children (nginx's workers), as a crash or an OOM kill would.
+    func kill9() {
+        guard process.isRunning else { return }
+        let pid = process.processIdentifier
+        let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+        kill(pid, SIGKILL)
+        for child in children.split(separator: " ").compactMap({ Int32($0) }) { kill(child, SIGKILL) }
+        process.waitUntilExit()
+        // The port is free once the children are gone too.
+        let until = Date(timeIntervalSinceNow: 10)
+        while Date() < until, children.split(separator: " ").contains(where: { kill(Int32($0) ?? 0, 0) == 0 }) { usleep(10_000) }
+    }
+
     deinit { stop() }
 }
 
 /// The fixed answer nginx gives to every request.
 let fixedCompletion = #"{"id":"chatcmpl-fixed","object":"chat.completion","created":1700000000,"model":"fixed","choices":[{"index":0,"message":{"role":"assistant","content":"fixed answer"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12,"prompt_tokens_details":{"cached_tokens":2}}}"#
 
-/// nginx on a free loopback port answering `fixedCompletion` to everything.
-func startNginx(in directory: String) throws -> ServerProcess {
+/// nginx on a free loopback port (or `port`) answering `fixedCompletion` to everything; with `accessLog`, one
+/// line per request goes to that file.
+func startNginx(in directory: String, port: Int? = nil, accessLog: String? = nil) throws -> ServerProcess {
     let nginx = try requireTool(["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx"])
-    let port = freePort()
+    let port = port ?? freePort()
     let config = """
     daemon off;
     master_process on;
@@ -179,7 +195,7 @@ func startNginx(in directory: String) throws -> ServerProcess {
     error_log stderr error;
     events { worker_connections 1024; }
     http {
-        access_log off;
+        access_log \(accessLog ?? "off");
         client_body_temp_path \(directory)/body;
         proxy_temp_path \(directory)/proxy;
         fastcgi_temp_path \(directory)/fastcgi;

@@ -3,13 +3,17 @@ import Foundation
 
 /// The limit grows by one for each limit's worth of successes while the limit is what holds requests back and
 /// latency stays within twice its baseline (the lowest average seen, forgotten by half every ten minutes, so a
-/// slower mix of rows does not freeze the limit for good); an overload (429, 503, 504, a timeout) cuts it to what the server
-/// showed it could take. The limit then probes one step above that level again only after exponentially
-/// more successes each time the same level fails, so a server with a hard number of slots that answers 503
+/// slower mix of rows does not freeze the limit for good). An overload (429, 503, 504, a timeout) of a
+/// request sent at the limit cuts it to one below the concurrency the request was sent at, when the overloads
+/// at the limit look like a capacity: no request sent at the limit succeeded lately, or more than one in five
+/// failed. Overloads that strike at random while most requests at the limit succeed (a rate limiter's 429 with
+/// Retry-After) are retried without a cut: cutting on them would shrink the limit to nothing.
+/// After a cut the limit probes one step above the level that failed only after exponentially more
+/// successes each time the same level fails again, so a server with a hard number of slots that answers 503
 /// beyond them sees almost no rejected requests once the limit has found the number.
 ///
 /// Overloads from requests sent before the last cut belong to the same event: they only lower the limit
-/// further to the concurrency at which they were sent, never cut it again by a factor.
+/// further to the concurrency at which they were sent.
 struct ConcurrencyLimiter: Sendable {
     /// `--concurrency` or the endpoint's own: the limit never exceeds it.
     let ceiling: Int
@@ -23,6 +27,9 @@ struct ConcurrencyLimiter: Sendable {
     private var probeSpacing = 1.0
     /// Requests sent at or after this sequence number see the limit of the last cut.
     private var eventStart: UInt64 = 0
+    /// Answers to requests sent at the current limit since it last changed (or since the counts were halved).
+    private var successesAtLimit = 0.0
+    private var overloadsAtLimit = 0.0
     private var latencyAverage: Double?
     private var latencyBaseline: Double?
     private var baselineTime = 0.0
@@ -48,13 +55,26 @@ struct ConcurrencyLimiter: Sendable {
             latencyBaseline = min(average, relaxed)
             baselineTime = now
         }
-        guard !pinned, current < ceiling, inFlight >= current else { return }
+        guard !pinned else { return }
+        if inFlight >= current { countAtLimit(success: true) }
+        guard current < ceiling, inFlight >= current else { return }
         if let average = latencyAverage, let baseline = latencyBaseline, average > 2 * baseline { return }
         let probing = knownCapacity.map { current >= $0 } ?? false
         credit += 1 / (limit * (probing ? probeSpacing : 1))
         if credit >= 1 {
             credit = 0
             limit = min(Double(ceiling), Double(current + 1))
+            successesAtLimit = 0
+            overloadsAtLimit = 0
+        }
+    }
+
+    /// Counts at the limit over a sliding window of about eight limits' worth of answers.
+    private mutating func countAtLimit(success: Bool) {
+        if success { successesAtLimit += 1 } else { overloadsAtLimit += 1 }
+        if successesAtLimit + overloadsAtLimit > Double(8 * current + 32) {
+            successesAtLimit /= 2
+            overloadsAtLimit /= 2
         }
     }
 
@@ -63,6 +83,12 @@ struct ConcurrencyLimiter: Sendable {
     mutating func overload(sequence: UInt64, inFlight: Int, nextSequence: UInt64) {
         guard !pinned else { return }
         let shown = max(1, inFlight - 1)
+        if sequence >= eventStart {
+            // A request below the limit says nothing about it; one at the limit counts.
+            guard inFlight >= current else { return }
+            countAtLimit(success: false)
+            guard successesAtLimit == 0 || overloadsAtLimit * 4 > successesAtLimit else { return }
+        }
         if sequence < eventStart {
             // Part of the event already answered: only what this request shows about the server's capacity.
             if shown < current { limit = Double(shown); knownCapacity = min(knownCapacity ?? shown, shown) }
@@ -70,8 +96,10 @@ struct ConcurrencyLimiter: Sendable {
         }
         if knownCapacity == shown { probeSpacing = min(Self.maxProbeSpacing, probeSpacing * 2) } else if (knownCapacity ?? 0) < shown { probeSpacing = 1 }
         knownCapacity = shown
-        limit = max(1, min(limit * 0.9, Double(shown)))
+        limit = max(1, min(limit - 1, Double(shown)))
         credit = 0
+        successesAtLimit = 0
+        overloadsAtLimit = 0
         eventStart = nextSequence
     }
 }
