@@ -4,6 +4,7 @@ import Foundation
 let benchmarks: [(name: String, summary: String, run: ([String]) throws -> Void)] = [
     ("validate", "dataset validate on ~1 GB of chat JSONL vs a Python orjson validator", runValidateBench),
     ("engine", "1,000,000-row job against nginx vs a Python asyncio + aiohttp runner", runEngineBench),
+    ("capacity", "server with S slots (503 beyond): adaptive vs fixed 4 x S; 10% 500s and 429s vs clean", runCapacityBench),
     ("http", "gateway requests/s under wrk, and file serving vs nginx", runHTTPBench),
     ("startup", "batchctl --version and bij get launch time vs curl", runStartupBench),
     ("transfer", "1 GB dataset upload and download through the local gateway vs curl", runTransferBench),

@@ -94,7 +94,13 @@ struct ConcurrencyLimiter: Sendable {
             if shown < current { limit = Double(shown); knownCapacity = min(knownCapacity ?? shown, shown) }
             return
         }
-        if knownCapacity == shown { probeSpacing = min(Self.maxProbeSpacing, probeSpacing * 2) } else if (knownCapacity ?? 0) < shown { probeSpacing = 1 }
+        // The same level failing again: probe it half as often. A higher one (the server took more, or a request
+        // slipped in as another finished): a little more often, not from scratch, since timing alone does that.
+        if knownCapacity == shown {
+            probeSpacing = min(Self.maxProbeSpacing, probeSpacing * 2)
+        } else if let known = knownCapacity, known < shown {
+            probeSpacing = max(1, probeSpacing / 2)
+        }
         knownCapacity = shown
         limit = max(1, min(limit - 1, Double(shown)))
         credit = 0

@@ -45,8 +45,8 @@ public struct EndpointStatus: Sendable, Equatable {
         case healthy
         /// Taken out after failures in a row; probed with backoff.
         case down
-        /// A probe answered: one request at a time until one succeeds.
-        case probing
+        /// A probe answered (circuit half-open): one request at a time until one succeeds.
+        case halfOpen = "half-open"
         /// Asking the server for its slot count before the first request.
         case starting
     }
@@ -162,7 +162,7 @@ public final class InferencePool: @unchecked Sendable {
         var isAvailable: Bool {
             switch health {
             case .healthy: return inFlight < limiter.current
-            case .probing: return inFlight == 0
+            case .halfOpen: return inFlight == 0
             case .down, .starting: return false
             }
         }
@@ -275,13 +275,13 @@ public final class InferencePool: @unchecked Sendable {
 
     private func openCircuitLocked(_ index: Int, reason: String) {
         let s = states[index]
-        let wasProbing = s.health == .probing
+        let wasHalfOpen = s.health == .halfOpen
         s.health = .down
         if s.downSince == nil { s.downSince = Date() }
-        if wasProbing { s.probeDelay = min(options.probeMaxDelay, s.probeDelay * 2) }
+        if wasHalfOpen { s.probeDelay = min(options.probeMaxDelay, s.probeDelay * 2) }
         let delay = s.probeDelay
         let allDown = states.allSatisfy { $0.health == .down }
-        if !wasProbing {
+        if !wasHalfOpen {
             log("endpoint \(endpoints[index].name) is down after \(s.failuresInARow) failures in a row (\(reason)); probing it"
                 + (allDown ? "; no endpoint is answering, jobs wait" : ""))
         }
@@ -303,7 +303,7 @@ public final class InferencePool: @unchecked Sendable {
             let answers = endpoints[index].backend.probe()
             condition.lock()
             if answers {
-                states[index].health = .probing
+                states[index].health = .halfOpen
                 states[index].probeDelay = delay
                 condition.broadcast()
                 condition.unlock()
@@ -451,7 +451,7 @@ public final class InferencePool: @unchecked Sendable {
             s.latencySum += latency
             s.limiter.success(latency: latency, inFlight: inFlight, now: Double(DispatchTime.now().uptimeNanoseconds) / 1e9)
             s.failuresInARow = 0
-            if s.health == .probing { closeCircuitLocked(index) }
+            if s.health == .halfOpen { closeCircuitLocked(index) }
             return .success
         case let .failure(failure):
             s.count(success: false, now: now)
@@ -460,14 +460,14 @@ public final class InferencePool: @unchecked Sendable {
             guard failure.isUnavailable else {
                 // The server answered: it is up, whatever it thinks of this row.
                 s.failuresInARow = 0
-                if s.health == .probing { closeCircuitLocked(index) }
+                if s.health == .halfOpen { closeCircuitLocked(index) }
                 return failure.retryable ? .retry : .failed
             }
             s.failuresInARow += 1
             switch s.health {
             case .down:
                 return .requeue
-            case .probing:
+            case .halfOpen:
                 // The probe answered but the request did not: the row pays an attempt, so a request that only
                 // ever fails cannot keep a job waiting for ever.
                 openCircuitLocked(index, reason: s.lastError ?? "")
