@@ -34,6 +34,8 @@ final class FleetTests: XCTestCase {
         defer { nginx.stop(); box.restarted?.stop() }
 
         var poolOptions = PoolOptions()
+
+        poolOptions.quietPeriod = 0.02  // the tests retry after 10 to 50 ms, not 0.5 s
         poolOptions.probeInitialDelay = 0.1
         poolOptions.probeMaxDelay = 0.5
         let pool = InferencePool(endpoints: [

@@ -21,7 +21,7 @@ final class HTTPBackendTests: XCTestCase {
     /// Runs `rows` on `backend` alone. `circuit` false keeps the endpoint in however many failures come in a row,
     /// for tests that count every attempt of rows that fail on purpose.
     func run(_ rows: [String], backend: InferenceBackend, options: RunnerOptions = fastOptions(), systemPrompt: String? = nil,
-             parameters: JSONValue? = nil, circuit: Bool = true, concurrency: Int = 8, poolOptions: PoolOptions = PoolOptions(),
+             parameters: JSONValue? = nil, circuit: Bool = true, concurrency: Int = 8, poolOptions: PoolOptions = quickPoolOptions(),
              deadline: Date? = nil) throws -> (JobOutcome, JobCounters) {
         try writeLines(rows, to: directory + "/in.jsonl")
         let spec = JobSpec(jobName: "accounts/a/batchInferenceJobs/http", model: "accounts/fireworks/models/llama-v3p1-8b-instruct",
@@ -133,6 +133,7 @@ final class HTTPBackendTests: XCTestCase {
     func testUnreachableBackendMakesTheJobWaitInsteadOfFailingRows() throws {
         let backend = try OpenAICompatibleBackend(baseURL: "http://127.0.0.1:\(freePort())/v1", requestTimeout: 1, maxConnections: 4)
         var poolOptions = PoolOptions()
+        poolOptions.quietPeriod = 0.02  // the tests retry after 10 to 50 ms, not 0.5 s
         poolOptions.probeInitialDelay = 0.05
         let (outcome, counters) = try run(chatRows(30), backend: backend, options: fastOptions(attempts: 2), poolOptions: poolOptions,
                                           deadline: Date(timeIntervalSinceNow: 1.5))
@@ -148,6 +149,7 @@ final class HTTPBackendTests: XCTestCase {
         let port = freePort()
         let backend = try OpenAICompatibleBackend(baseURL: "http://127.0.0.1:\(port)/v1", requestTimeout: 2, maxConnections: 4)
         var poolOptions = PoolOptions()
+        poolOptions.quietPeriod = 0.02  // the tests retry after 10 to 50 ms, not 0.5 s
         poolOptions.probeInitialDelay = 0.05
         poolOptions.probeMaxDelay = 0.2
         let directory = self.directory
@@ -222,6 +224,7 @@ final class HTTPBackendTests: XCTestCase {
         let backend = try OpenAICompatibleBackend(baseURL: server.baseURL, requestTimeout: 20, maxConnections: 16)
         try writeLines(chatRows(32) { "big-512-\($0)" }, to: directory + "/in.jsonl")
         var poolOptions = PoolOptions()
+        poolOptions.quietPeriod = 0.02  // the tests retry after 10 to 50 ms, not 0.5 s
         poolOptions.maxHeldResponseBytes = 2 << 20
         let pool = pooled(backend, concurrency: 16, options: poolOptions)
         let spec = JobSpec(jobName: "big", model: "m", inputPath: directory + "/in.jsonl", outputDirectory: directory + "/out")

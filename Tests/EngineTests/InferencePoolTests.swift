@@ -153,6 +153,7 @@ final class InferencePoolTests: XCTestCase {
     func testAnOutageCostsTimeNotRows() throws {
         let backend = ScriptedBackend(answer: slowEcho(0.002))
         var options = PoolOptions()
+        options.quietPeriod = 0.02  // the tests retry after 10 to 50 ms, not 0.5 s
         options.probeInitialDelay = 0.05
         options.probeMaxDelay = 0.2
         let pool = InferencePool(endpoints: [InferenceEndpoint(name: "only", backend: backend, concurrency: 8, adaptive: false)],
@@ -184,6 +185,7 @@ final class InferencePoolTests: XCTestCase {
         let backend = ScriptedBackend()
         backend.up = false
         var options = PoolOptions()
+        options.quietPeriod = 0.02  // the tests retry after 10 to 50 ms, not 0.5 s
         options.probeInitialDelay = 0.05
         let pool = InferencePool(endpoints: [InferenceEndpoint(name: "down", backend: backend, concurrency: 4, adaptive: false)],
                                  options: options)
@@ -205,6 +207,7 @@ final class InferencePoolTests: XCTestCase {
     func testARowThatAlwaysFailsStillFailsWhenTheCircuitOpens() throws {
         let backend = ScriptedBackend { _, _ in .failure(InferenceFailure(status: 503, message: "model is loading", retryable: true)) }
         var options = PoolOptions()
+        options.quietPeriod = 0.02  // the tests retry after 10 to 50 ms, not 0.5 s
         options.failureThreshold = 2
         options.probeInitialDelay = 0.02
         options.probeMaxDelay = 0.05

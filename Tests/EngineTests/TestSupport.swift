@@ -48,12 +48,20 @@ func fastOptions(attempts: Int = 4) -> RunnerOptions {
     return options
 }
 
+/// Pool options for tests whose retries wait 10 to 50 ms (`fastOptions`): an endpoint is taken out after 20 ms
+/// without a success instead of a second, or a row could use up its attempts before.
+func quickPoolOptions() -> PoolOptions {
+    var options = PoolOptions()
+    options.quietPeriod = 0.02
+    return options
+}
+
 /// Pools made by `pooled`, shut down by `shutDownTestPools` in each test's tearDown (a pool's workers keep it alive).
 nonisolated(unsafe) private var testPools: [InferencePool] = []
 private let testPoolsLock = NSLock()
 
 /// A pool of its own for one runner: `backend` at a fixed concurrency, as the tests before fleets had it.
-func pooled(_ backend: InferenceBackend, concurrency: Int = 8, options: PoolOptions = PoolOptions()) -> InferencePool {
+func pooled(_ backend: InferenceBackend, concurrency: Int = 8, options: PoolOptions = quickPoolOptions()) -> InferencePool {
     let pool = InferencePool(concurrency: concurrency, backend: backend, options: options)
     testPoolsLock.lock(); testPools.append(pool); testPoolsLock.unlock()
     return pool

@@ -5,8 +5,7 @@ import Foundation
 /// latency stays within twice its baseline (the lowest average seen, forgotten by half every ten minutes, so a
 /// slower mix of rows does not freeze the limit for good). An overload (429, 503, 504, a timeout) of a
 /// request sent at the limit cuts it to one below the concurrency the request was sent at, when the overloads
-/// at the limit look like a capacity: no request sent at the limit succeeded lately, or more than one in five
-/// failed. Overloads that strike at random while most requests at the limit succeed (a rate limiter's 429 with
+/// at the limit look like a capacity: at least two of them, and more than one in five of the answers there. Overloads that strike at random while most requests at the limit succeed (a rate limiter's 429 with
 /// Retry-After) are retried without a cut: cutting on them would shrink the limit to nothing.
 /// After a cut the limit probes one step above the level that failed only after exponentially more
 /// successes each time the same level fails again, so a server with a hard number of slots that answers 503
@@ -87,7 +86,7 @@ struct ConcurrencyLimiter: Sendable {
             // A request below the limit says nothing about it; one at the limit counts.
             guard inFlight >= current else { return }
             countAtLimit(success: false)
-            guard successesAtLimit == 0 || overloadsAtLimit * 4 > successesAtLimit else { return }
+            guard overloadsAtLimit >= 2 && overloadsAtLimit * 4 > successesAtLimit else { return }
         }
         if sequence < eventStart {
             // Part of the event already answered: only what this request shows about the server's capacity.

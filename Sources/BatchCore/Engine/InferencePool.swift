@@ -27,8 +27,11 @@ public struct InferenceEndpoint: Sendable {
 
 /// Health and memory settings of a pool; the defaults are the server's.
 public struct PoolOptions: Sendable {
-    /// Connection errors, timeouts, 502, 503 or 504 in a row that take an endpoint out (circuit open).
+    /// Connection errors, timeouts, 502, 503 or 504 in a row that take an endpoint out (circuit open)...
     public var failureThreshold = 5
+    /// ...with no success for this long: a server that answers some requests and refuses others with 503 is
+    /// busy, not down (its adaptive limit deals with that).
+    public var quietPeriod: TimeInterval = 1
     /// The first wait before probing an endpoint that was taken out; it doubles up to `probeMaxDelay`.
     public var probeInitialDelay: TimeInterval = 0.25
     public var probeMaxDelay: TimeInterval = 5
@@ -144,6 +147,8 @@ public final class InferencePool: @unchecked Sendable {
         var health: EndpointStatus.Health = .starting
         var inFlight = 0
         var failuresInARow = 0
+        /// Monotonic seconds of the last success.
+        var lastSuccess = -Double.infinity
         var probeDelay: TimeInterval
         var reportedSlots: Int?
         var lastError: String?
@@ -449,7 +454,9 @@ public final class InferencePool: @unchecked Sendable {
         case .success:
             s.count(success: true, now: now)
             s.latencySum += latency
-            s.limiter.success(latency: latency, inFlight: inFlight, now: Double(DispatchTime.now().uptimeNanoseconds) / 1e9)
+            let clock = Double(DispatchTime.now().uptimeNanoseconds) / 1e9
+            s.limiter.success(latency: latency, inFlight: inFlight, now: clock)
+            s.lastSuccess = clock
             s.failuresInARow = 0
             if s.health == .halfOpen { closeCircuitLocked(index) }
             return .success
@@ -473,7 +480,8 @@ public final class InferencePool: @unchecked Sendable {
                 openCircuitLocked(index, reason: s.lastError ?? "")
                 return .retry
             case .healthy, .starting:
-                if s.failuresInARow >= options.failureThreshold {
+                let quiet = Double(DispatchTime.now().uptimeNanoseconds) / 1e9 - s.lastSuccess
+                if s.failuresInARow >= options.failureThreshold && quiet >= options.quietPeriod {
                     openCircuitLocked(index, reason: s.lastError ?? "")
                     return .requeue
                 }
