@@ -9,11 +9,11 @@ batchctl-bench capacity [--slots S] [--latency SECONDS] [--rows N] [--fault-rows
   1. Saturation: an in-process server with S slots (default 16) and a fixed latency (default 0.05 s) that
      answers 503 to a request beyond S in flight. The engine at its defaults (adaptive, ceiling 64) against
      the same run at a fixed concurrency of 4 x S. Target: >= 0.9 x S / latency, retries < 5% of requests.
-  2. Retries off the window: the same server with 64 slots, clean, then with every tenth answer a 500, then
-     with every tenth a 429 + Retry-After: 1. Target: each >= 0.8 x the clean rate.
+  2. Retries off the window: the same server with 64 slots, clean, then with one answer in ten (at random) a
+     500, then a 429 + Retry-After: 1; 30 s runs by default (--fault-rows). Target: each >= 0.8 x the clean rate.
 """
 
-/// The test server: S slots, a fixed latency, 503 beyond S in flight, and optionally every tenth answer a fault.
+/// The test server: S slots, a fixed latency, 503 beyond S in flight, and optionally one answer in ten a fault.
 /// `@unchecked Sendable`: `busy`, `requests`, `rejected`, `faulted` and `fault` are guarded by `lock`.
 private final class SlotServer: @unchecked Sendable {
     enum Fault { case none, error500, throttle429 }
@@ -59,7 +59,8 @@ private final class SlotServer: @unchecked Sendable {
         }
         lock.lock()
         requests += 1
-        let faultNow: Fault = fault != .none && requests % 10 == 0 ? fault : .none
+        // One answer in ten at random, as a flaky server or a rate limiter would.
+        let faultNow: Fault = fault != .none && Double.random(in: 0..<1) < 0.1 ? fault : .none
         if faultNow != .none { faulted += 1; lock.unlock() } else if busy >= slots {
             rejected += 1
             lock.unlock()
@@ -173,7 +174,7 @@ func runCapacityBench(arguments: [String]) throws {
     // Long enough that the last rows' backoff is a small part of the run.
     let faultServer = try SlotServer(slots: 64, latency: latency)
     defer { faultServer.stop() }
-    let n = faultRows ?? Int(20 * 64 / latency)
+    let n = faultRows ?? Int(30 * 64 / latency)
     print(String(format: "retries off the window: 64 slots, %.3f s latency, %d rows per run", latency, n))
     var runs: [(String, CapacityRun)] = []
     for (name, fault) in [("clean", SlotServer.Fault.none), ("10% 500", .error500), ("10% 429 + Retry-After: 1", .throttle429)] {

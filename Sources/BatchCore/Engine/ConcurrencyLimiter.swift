@@ -4,8 +4,9 @@ import Foundation
 /// The limit grows by one for each limit's worth of successes while the limit is what holds requests back and
 /// latency stays within twice its baseline (the lowest average seen, forgotten by half every ten minutes, so a
 /// slower mix of rows does not freeze the limit for good). An overload (429, 503, 504, a timeout) of a
-/// request sent at the limit cuts it to one below the concurrency the request was sent at, when the overloads
-/// at the limit look like a capacity: at least two of them, and more than one in five of the answers there. Overloads that strike at random while most requests at the limit succeed (a rate limiter's 429 with
+/// request sent with f requests in flight cuts the limit to f - 1 when the answers to requests sent with f or
+/// more in flight look like a capacity: at least two overloads among them, and more than one in five. Overloads
+/// that strike at random while most requests at the same concurrency succeed (a rate limiter's 429 with
 /// Retry-After) are retried without a cut: cutting on them would shrink the limit to nothing.
 /// After a cut the limit probes one step above the level that failed only after exponentially more
 /// successes each time the same level fails again, so a server with a hard number of slots that answers 503
@@ -26,9 +27,11 @@ struct ConcurrencyLimiter: Sendable {
     private var probeSpacing = 1.0
     /// Requests sent at or after this sequence number see the limit of the last cut.
     private var eventStart: UInt64 = 0
-    /// Answers to requests sent at the current limit since it last changed (or since the counts were halved).
-    private var successesAtLimit = 0.0
-    private var overloadsAtLimit = 0.0
+    /// Answers by the concurrency their requests were sent at (index: requests in flight, the ceiling for more),
+    /// halved now and then so that old evidence fades.
+    private var successesAt: [Double]
+    private var overloadsAt: [Double]
+    private var answersCounted = 0.0
     private var latencyAverage: Double?
     private var latencyBaseline: Double?
     private var baselineTime = 0.0
@@ -39,6 +42,8 @@ struct ConcurrencyLimiter: Sendable {
         self.ceiling = max(1, ceiling)
         self.pinned = pinned
         limit = Double(pinned ? self.ceiling : min(self.ceiling, max(1, start ?? self.ceiling)))
+        successesAt = Array(repeating: 0, count: self.ceiling + 1)
+        overloadsAt = Array(repeating: 0, count: self.ceiling + 1)
     }
 
     /// Requests allowed in flight now.
@@ -55,7 +60,7 @@ struct ConcurrencyLimiter: Sendable {
             baselineTime = now
         }
         guard !pinned else { return }
-        if inFlight >= current { countAtLimit(success: true) }
+        count(success: true, inFlight: inFlight)
         guard current < ceiling, inFlight >= current else { return }
         if let average = latencyAverage, let baseline = latencyBaseline, average > 2 * baseline { return }
         let probing = knownCapacity.map { current >= $0 } ?? false
@@ -63,17 +68,17 @@ struct ConcurrencyLimiter: Sendable {
         if credit >= 1 {
             credit = 0
             limit = min(Double(ceiling), Double(current + 1))
-            successesAtLimit = 0
-            overloadsAtLimit = 0
         }
     }
 
-    /// Counts at the limit over a sliding window of about eight limits' worth of answers.
-    private mutating func countAtLimit(success: Bool) {
-        if success { successesAtLimit += 1 } else { overloadsAtLimit += 1 }
-        if successesAtLimit + overloadsAtLimit > Double(8 * current + 32) {
-            successesAtLimit /= 2
-            overloadsAtLimit /= 2
+    /// Counts an answer at its concurrency; every eight ceilings' worth of answers the counts are halved.
+    private mutating func count(success: Bool, inFlight: Int) {
+        let level = min(ceiling, max(0, inFlight))
+        if success { successesAt[level] += 1 } else { overloadsAt[level] += 1 }
+        answersCounted += 1
+        if answersCounted > Double(8 * ceiling + 32) {
+            answersCounted /= 2
+            for i in successesAt.indices { successesAt[i] /= 2; overloadsAt[i] /= 2 }
         }
     }
 
@@ -82,11 +87,11 @@ struct ConcurrencyLimiter: Sendable {
     mutating func overload(sequence: UInt64, inFlight: Int, nextSequence: UInt64) {
         guard !pinned else { return }
         let shown = max(1, inFlight - 1)
+        count(success: false, inFlight: inFlight)
         if sequence >= eventStart {
-            // A request below the limit says nothing about it; one at the limit counts.
-            guard inFlight >= current else { return }
-            countAtLimit(success: false)
-            guard overloadsAtLimit >= 2 && overloadsAtLimit * 4 > successesAtLimit else { return }
+            let level = min(ceiling, max(0, inFlight))
+            let overloads = overloadsAt[level...].reduce(0, +), successes = successesAt[level...].reduce(0, +)
+            guard overloads >= 2 && overloads * 4 > successes else { return }
         }
         if sequence < eventStart {
             // Part of the event already answered: only what this request shows about the server's capacity.
@@ -103,8 +108,6 @@ struct ConcurrencyLimiter: Sendable {
         knownCapacity = shown
         limit = max(1, min(limit - 1, Double(shown)))
         credit = 0
-        successesAtLimit = 0
-        overloadsAtLimit = 0
         eventStart = nextSequence
     }
 }
