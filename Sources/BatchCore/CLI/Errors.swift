@@ -13,6 +13,8 @@ public enum CLIError: Error, Equatable {
     case jobEnded(state: String, message: String)
     /// `wait --timeout` ran out: exit 9.
     case waitTimedOut(String)
+    /// `--fail-on-row-errors` and the job ended with failed rows: exit 10.
+    case rowErrors(String)
     /// Ctrl-C: exit 130.
     case interrupted(String)
     /// The failure was already reported on stderr; only the status remains to be returned.
@@ -30,6 +32,7 @@ public enum ExitStatus {
     public static let unavailable: Int32 = 7
     public static let jobNotCompleted: Int32 = 8
     public static let waitTimeout: Int32 = 9
+    public static let rowErrors: Int32 = 10
     public static let interrupted: Int32 = 130
 
     /// The exit status and the message for any error a command throws.
@@ -44,6 +47,7 @@ public enum ExitStatus {
             case let .failure(m): return (failure, m)
             case let .jobEnded(state, m): return (jobNotCompleted, "job ended in \(state)" + (m.isEmpty ? "" : ": \(m)"))
             case let .waitTimedOut(m): return (waitTimeout, m)
+            case let .rowErrors(m): return (rowErrors, m)
             case let .interrupted(m): return (interrupted, m)
             case let .silent(code): return (code, nil)
             }

@@ -56,6 +56,16 @@ public enum Flag: String, CaseIterable, Sendable {
     case watch
     case interval
 
+    // results and split
+    case status
+    case withRequest = "with-request"
+    case content
+    case noLineage = "no-lineage"
+    case follow
+    case failOnRowErrors = "fail-on-row-errors"
+    case maxBytes = "max-bytes"
+    case rows
+
     // server
     case listen
     case dataDir = "data-dir"
