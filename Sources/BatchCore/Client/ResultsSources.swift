@@ -28,7 +28,7 @@ extension GatewayClient {
     /// job by walking `continuedFromJobName` back from `job` (a deleted job there is skipped). Nil under
     /// --dry-run.
     public func resultsSources(job name: ResourceName, lineage: Bool) throws -> ResultsSources? {
-        guard let raw = try send(Endpoints.getJob(name)) else { return nil }
+        guard let raw = try self.send(Endpoints.getJob(name)) else { return nil }
         let job = try BatchInferenceJob(json: raw)
         guard let inputName = ResourceName(job.inputDatasetId, kind: .dataset) else {
             throw ClientError("\(name) has no input dataset to join its results to")
@@ -60,7 +60,7 @@ extension GatewayClient {
             var dataset = ResultsDataset(name: datasetName, job: nil, createTime: nil,
                                          files: (byDataset[id] ?? []).sorted { $0.key < $1.key })
             if id == outputName.id { dataset.job = job.name }
-            if let d = try? send(Endpoints.getDataset(datasetName)), let parsed = try? Dataset(json: d) {
+            if let d = try? self.send(Endpoints.getDataset(datasetName)), let parsed = try? Dataset(json: d) {
                 dataset.createTime = parsed.createTime
                 if dataset.job == nil, !parsed.sourceJobName.isEmpty { dataset.job = parsed.sourceJobName }
             }
@@ -84,7 +84,7 @@ extension GatewayClient {
 
     /// The files of a dataset (and its lineage) and their signed URLs.
     public func signedFiles(of dataset: ResourceName, lineage: Bool) throws -> [(key: String, url: String)] {
-        guard let answer = try send(Endpoints.getDownloadEndpoint(dataset, lineage: lineage)) else { return [] }
+        guard let answer = try self.send(Endpoints.getDownloadEndpoint(dataset, lineage: lineage)) else { return [] }
         var files: [(key: String, url: String)] = []
         for (key, value) in answer["filenameToSignedUrls"]?.objectValue ?? [] {
             if let url = value.stringValue { files.append((key, url)) }
@@ -108,7 +108,7 @@ extension GatewayClient {
         while let j = current, seen.insert(j.name).inserted {
             if let out = ResourceName(j.outputDatasetId, kind: .dataset) { chain.append((out.id, j.name)) }
             guard let previous = ResourceName(j.continuedFromJobName, kind: .batchInferenceJob),
-                  let raw = try? send(Endpoints.getJob(previous)), let parsed = try? BatchInferenceJob(json: raw) else { break }
+                  let raw = try? self.send(Endpoints.getJob(previous)), let parsed = try? BatchInferenceJob(json: raw) else { break }
             current = parsed
         }
         return chain

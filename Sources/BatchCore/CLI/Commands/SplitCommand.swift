@@ -28,6 +28,7 @@ enum SplitCommand {
         defer { for s in staged { unlink(s.temporary); TemporaryFiles.shared.remove(s.temporary) } }
 
         let splitter = JSONLSplitter(maxBytes: args.maxBytes, maxRows: args.rows)
+        var buffer = [UInt8](repeating: 0, count: 4 << 20)
         let result: (report: ValidationReport, parts: [SplitPart])
         do {
             result = try splitter.split(path: file) { part in
@@ -36,7 +37,7 @@ enum SplitCommand {
                 let temporary = (dir as NSString).appendingPathComponent(".\(name).partial-\(getpid())")
                 TemporaryFiles.shared.add(temporary)
                 staged.append((temporary, final, part))
-                try copy(from: input, name: file, offset: part.offset, length: part.length, to: temporary)
+                try copy(from: input, name: file, offset: part.offset, length: part.length, to: temporary, buffer: &buffer)
             }
         } catch let e as SplitRowTooLarge {
             throw CLIError.failure("\(file): \(e.description) (raise --max-bytes)")
@@ -92,20 +93,22 @@ enum SplitCommand {
         }
     }
 
-    /// Copies `length` bytes at `offset` of `input` into a new file at `path`, made durable (fsync). The
-    /// kernel copies (sendfile, file to file), so the bytes never pass through this process.
-    static func copy(from input: Int32, name: String, offset: Int, length: Int, to path: String) throws {
+    /// Copies `length` bytes at `offset` of `input` into a new file at `path`, made durable (fsync), through
+    /// one buffer, so memory stays flat whatever the part's size.
+    static func copy(from input: Int32, name: String, offset: Int, length: Int, to path: String, buffer: inout [UInt8]) throws {
         let out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard out >= 0 else { throw FileError("create", path, errno: errno) }
         defer { close(out) }
-        var from = off_t(offset)
-        var left = length
-        while left > 0 {
-            let n = sendfile(out, input, &from, min(left, 1 << 30))
-            if n < 0, errno == EINTR { continue }
-            if n < 0 { throw FileError("write", path, errno: errno) }
-            if n == 0 { throw FileError("read", name, errno: EIO) }
-            left -= n
+        var done = 0
+        try buffer.withUnsafeMutableBytes { raw in
+            while done < length {
+                let n = pread(input, raw.baseAddress!, min(raw.count, length - done), off_t(offset + done))
+                if n < 0, errno == EINTR { continue }
+                if n < 0 { throw FileError("read", name, errno: errno) }
+                if n == 0 { throw FileError("read", name, errno: EIO) }
+                try AtomicFile.writeAll(out, UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(raw)[0..<n]), path: path)
+                done += n
+            }
         }
         guard fsync(out) == 0 else { throw FileError("fsync", path, errno: errno) }
     }
