@@ -257,6 +257,35 @@ public struct ResultsJoin {
         return summary
     }
 
+    /// Cuts a file after its last newline: the torn last line of a running job's growing output is not a
+    /// row yet (the next read will have it whole). Returns the bytes dropped.
+    @discardableResult
+    public static func dropTornTail(path: String) throws -> Int {
+        let fd = open(path, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { throw ResultsFileError(message: "cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw ResultsFileError(message: "cannot read \(path): \(String(cString: strerror(errno)))") }
+        let size = Int64(info.st_size)
+        var end = size
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while end > 0 {
+            let start = max(0, end - Int64(buffer.count))
+            let count = Int(end - start)
+            try buffer.withUnsafeMutableBytes { try readFully(fd, into: $0.baseAddress!, count: count, at: start, name: path) }
+            if let last = buffer[0..<count].lastIndex(of: 0x0A) {
+                let keep = start + Int64(last) + 1
+                if keep < size, ftruncate(fd, off_t(keep)) != 0 {
+                    throw ResultsFileError(message: "cannot truncate \(path): \(String(cString: strerror(errno)))")
+                }
+                return Int(size - keep)
+            }
+            end = start
+        }
+        if size > 0, ftruncate(fd, 0) != 0 { throw ResultsFileError(message: "cannot truncate \(path): \(String(cString: strerror(errno)))") }
+        return Int(size)
+    }
+
     static func readFully(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int, at offset: Int64, name: String) throws {
         var done = 0
         while done < count {

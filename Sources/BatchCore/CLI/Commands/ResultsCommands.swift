@@ -49,6 +49,9 @@ enum ResultsCommands {
         var outputs: [ResultsJoin.OutputFile] = []
         for (position, dataset) in sources.outputs.enumerated() {
             for file in try client.downloadScratch(dataset, into: dir, progress: bars.next) {
+                if !sources.job.isTerminal {
+                    do { try ResultsJoin.dropTornTail(path: file.path) } catch let e as ResultsFileError { throw CLIError.failure(e.message) }
+                }
                 outputs.append(ResultsJoin.OutputFile(path: file.path, displayName: file.key, dataset: position, job: dataset.job))
             }
         }

@@ -28,17 +28,21 @@ enum SplitCommand {
         defer { for s in staged { unlink(s.temporary); TemporaryFiles.shared.remove(s.temporary) } }
 
         let splitter = JSONLSplitter(maxBytes: args.maxBytes, maxRows: args.rows)
-        var buffer = [UInt8](repeating: 0, count: 4 << 20)
+        let writer = PartWriter(input: input, name: file)
+        // Runs before the temporary files are removed: no write may still be under way then.
+        defer { writer.abandon() }
         let result: (report: ValidationReport, parts: [SplitPart])
         do {
             result = try splitter.split(path: file) { part in
+                try writer.check()
                 let name = "\(base).part-\(Self.number(part.number)).jsonl"
                 let final = (dir as NSString).appendingPathComponent(name)
                 let temporary = (dir as NSString).appendingPathComponent(".\(name).partial-\(getpid())")
                 TemporaryFiles.shared.add(temporary)
                 staged.append((temporary, final, part))
-                try copy(from: input, name: file, offset: part.offset, length: part.length, to: temporary, buffer: &buffer)
+                writer.write(offset: part.offset, length: part.length, to: temporary)
             }
+            try writer.finish()
         } catch let e as SplitRowTooLarge {
             throw CLIError.failure("\(file): \(e.description) (raise --max-bytes)")
         } catch let e as DatasetReadError {
@@ -91,6 +95,42 @@ enum SplitCommand {
         case nil, .text?, .name?:
             for p in parts { c.streams.print(p.path) }
         }
+    }
+
+    /// Copies the parts on a thread of its own, so the disk works (and fsyncs) while the next rows are
+    /// validated. `@unchecked Sendable`: `failure` is guarded by `lock`; `buffer` is touched only on `queue`.
+    final class PartWriter: @unchecked Sendable {
+        private let queue = DispatchQueue(label: "batchctl.split.writer")
+        private let lock = NSLock()
+        private var failure: Error?
+        private var buffer = [UInt8](repeating: 0, count: 4 << 20)
+        let input: Int32
+        let name: String
+
+        init(input: Int32, name: String) { self.input = input; self.name = name }
+
+        private var failed: Error? { lock.lock(); defer { lock.unlock() }; return failure }
+
+        func write(offset: Int, length: Int, to path: String) {
+            queue.async { [self] in
+                guard failed == nil else { return }
+                do { try SplitCommand.copy(from: input, name: name, offset: offset, length: length, to: path, buffer: &buffer) } catch {
+                    lock.lock(); failure = failure ?? error; lock.unlock()
+                }
+            }
+        }
+
+        /// Throws the first failure of a part written so far.
+        func check() throws { if let failed { throw failed } }
+
+        /// Waits until every part is written; throws the first failure.
+        func finish() throws {
+            queue.sync {}
+            try check()
+        }
+
+        /// Waits for the writes under way, whatever they did (the caller removes the files).
+        func abandon() { queue.sync {} }
     }
 
     /// Copies `length` bytes at `offset` of `input` into a new file at `path`, made durable (fsync), through
