@@ -316,6 +316,18 @@ final class ResultsCommandTests: XCTestCase {
         XCTAssertTrue(original.readData(ofLength: 1).isEmpty, "the parts hold the whole input")
     }
 
+    func testSplitOfAnInvalidFileLeavesNoPart() throws {
+        let dir = Harness.temporaryDirectory("split-bad")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let rows = (1...50).map { #"{"custom_id": "r\#($0)", "body": {"messages": [{"role": "user", "content": "hi"}]}}"# }
+        try ((rows + [rows[4]] + rows.prefix(3).map { $0.replacingOccurrences(of: "\"r", with: "\"s") }).joined(separator: "\n") + "\n")
+            .write(toFile: dir + "/in.jsonl", atomically: true, encoding: .utf8)
+        let r = Harness.run(["dataset", "split", dir + "/in.jsonl", "--rows", "10", "--output-dir", dir + "/parts"])
+        XCTAssertEqual(r.status, 3, r.err)
+        XCTAssertTrue(r.err.contains("in.jsonl:51: duplicate custom_id \"r5\" (first seen on line 5)"), r.err)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/parts"), [], "no part and no temporary file is left")
+    }
+
     /// Writes chat rows of about 300 bytes up to `bytes`; returns the row count and the size.
     static func generate(_ path: String, bytes: Int) throws -> (Int, Int) {
         let prefix = Array(#"{"custom_id": "row-"#.utf8)

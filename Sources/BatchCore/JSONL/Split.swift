@@ -55,6 +55,7 @@ public struct JSONLSplitter: Sendable {
     /// Reads `path` once. Throws `DatasetReadError` when it cannot be read, `SplitRowTooLarge` when a row
     /// exceeds `maxBytes`, and whatever `writePart` throws.
     public func split(path: String, writePart: (SplitPart) throws -> Void) throws -> (report: ValidationReport, parts: [SplitPart]) {
+        let started = DatasetValidator.now()
         let reader = try JSONLLineReader(path: path, bufferSize: options.bufferSize, maxLineBytes: options.maxLineBytes)
         reader.skipBlankLines = true
         var run = ValidationRun(options: options, file: reader.displayName)
@@ -95,6 +96,7 @@ public struct JSONLSplitter: Sendable {
         if run.report.rows == 0 {
             run.problem(line: 1, reader.blankLines > 0 ? "the dataset has no rows (only blank lines)" : "the dataset has no rows (the file is empty)")
         }
+        run.report.seconds = DatasetValidator.now() - started
         return (run.report, parts)
     }
 }

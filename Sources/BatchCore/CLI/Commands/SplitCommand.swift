@@ -36,8 +36,10 @@ enum SplitCommand {
             result = try splitter.split(path: file) { part in
                 try writer.check()
                 let name = "\(base).part-\(Self.number(part.number)).jsonl"
-                let final = (dir as NSString).appendingPathComponent(name)
-                let temporary = (dir as NSString).appendingPathComponent(".\(name).partial-\(getpid())")
+                // Beside a FILE given without a folder, the parts are named without one too.
+                let besideBareFile = args.outputDir == nil && (file as NSString).deletingLastPathComponent.isEmpty
+                let final = besideBareFile ? name : (dir as NSString).appendingPathComponent(name)
+                let temporary = besideBareFile ? ".\(name).partial-\(getpid())" : (dir as NSString).appendingPathComponent(".\(name).partial-\(getpid())")
                 TemporaryFiles.shared.add(temporary)
                 staged.append((temporary, final, part))
                 writer.write(offset: part.offset, length: part.length, to: temporary)
