@@ -67,4 +67,5 @@ public enum Flag: String, CaseIterable, Sendable {
     case requestTimeout = "request-timeout"
     case minJobDuration = "min-job-duration"
     case failRequests = "fail-requests"
+    case openAIAccount = "openai-account"
 }
