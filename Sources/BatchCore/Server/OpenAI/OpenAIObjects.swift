@@ -142,7 +142,11 @@ extension Gateway {
         var counts = OpenAIRequestCounts()
         let progress = job.jobProgress
         counts.total = Int(progress?.totalInputRequests ?? 0)
-        if counts.total == 0 { counts.total = openAIRecords.record(account, job)?.total ?? 0 }
+        // Before the engine has counted the rows: the count validation made, else the input dataset's.
+        if counts.total == 0 {
+            counts.total = openAIRecords.record(account, job)?.total
+                ?? ResourceName(job.inputDatasetId, kind: .dataset).flatMap { store.dataset(account, $0.id) }.map { Int($0.exampleCount) } ?? 0
+        }
         counts.completed = Int(progress?.successfullyProcessedRequests ?? 0)
         counts.failed = Int(progress?.failedRequests ?? 0)
         if job.state == JobState.expired || job.state == JobState.cancelled {
