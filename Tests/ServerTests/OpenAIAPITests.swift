@@ -203,6 +203,60 @@ final class OpenAIAPITests: XCTestCase {
         XCTAssertNil(OpenAIValidation.lineAndReason(in: "cannot read the input dataset: 10:30 boom"))
     }
 
+    /// The scheduler ends a job before it marks the output dataset READY: a batch seen ended already shows
+    /// its files. A cancelled batch's error file holds its failed rows and, as `batch_cancelled`, the rows it never ran.
+    func testAnEndedBatchShowsItsFilesAndTheRowsItNeverRan() throws {
+        let g = try makeGateway()
+        let input = try XCTUnwrap(try upload(g, [Self.row("a"), Self.row("b"), Self.row("c")].joined(separator: "\n")).1["id"]?.stringValue)
+        let created = try send(g, "POST", "/v1/batches",
+                               body: Array(#"{"input_file_id": "\#(input)", "endpoint": "/v1/chat/completions", "completion_window": "24h"}"#.utf8)).1
+        let batchID = try XCTUnwrap(created["id"]?.stringValue)
+        let jobID = try XCTUnwrap(OpenAIIDs.jobID(batchID: batchID))
+        let output = try XCTUnwrap(ResourceName(try XCTUnwrap(g.store.job("local", jobID)).outputDatasetId, kind: .dataset)).id
+        // What the engine leaves: one result, one failure, one row not run.
+        let files = g.store.datasetFilesDir("local", output)
+        try (#"{"custom_id":"a","response":{"id":"chatcmpl-a","object":"chat.completion","choices":[]}}"# + "\n")
+            .write(toFile: files + "/BIJOutputSet.jsonl", atomically: true, encoding: .utf8)
+        try (#"{"custom_id":"b","error":{"code":400,"message":"bad request"}}"# + "\n").write(toFile: files + "/error-data", atomically: true, encoding: .utf8)
+        try g.store.updateJob("local", jobID) { j in
+            j.state = JobState.cancelled
+            var p = JobProgress()
+            p.totalInputRequests = 3
+            p.successfullyProcessedRequests = 1
+            p.failedRequests = 1
+            j.jobProgress = p
+            j.lifecycle?.endTime = Timestamp.now()
+        }
+        XCTAssertEqual(g.store.dataset("local", output)?.state, DatasetState.uploading)
+
+        let batch = try send(g, "GET", "/v1/batches/\(batchID)").1
+        XCTAssertEqual(batch["status"], .string("cancelled"))
+        XCTAssertEqual(batch["output_file_id"], .string(output))
+        XCTAssertEqual(batch["error_file_id"], .string(output + "_errors"))
+        XCTAssertEqual(batch["request_counts"], .object([("total", .int(3)), ("completed", .int(1)), ("failed", .int(2))]))
+        XCTAssertNotNil(batch["cancelled_at"]?.int64Value)
+
+        func content(_ id: String) throws -> [JSONValue] {
+            let response = g.handle(try HTTPRequest(method: "GET", target: "/v1/files/\(id)/content"))
+            XCTAssertEqual(response.status.code, 200)
+            guard case .file(let region) = response.body else { XCTFail("not a file"); return [] }
+            var bytes = [UInt8](repeating: 0, count: region.length)
+            XCTAssertEqual(pread(region.file.fileDescriptor, &bytes, region.length, off_t(region.offset)), region.length)
+            return try String(decoding: bytes, as: UTF8.self).split(separator: "\n").map { try JSONValue(parsing: String($0)) }
+        }
+        XCTAssertEqual(try content(output).map { $0["custom_id"] }, [.string("a")])
+        let errors = try content(output + "_errors")
+        XCTAssertEqual(errors.map { $0["custom_id"] }, [.string("b"), .string("c")])
+        XCTAssertEqual(errors[0]["response"]?["status_code"], .int(400))
+        XCTAssertEqual(errors[1]["response"], .null)
+        XCTAssertEqual(errors[1]["error"]?["code"], .string("batch_cancelled"))
+        let listed = try send(g, "GET", "/v1/files?purpose=batch_output").1["data"]?.arrayValue ?? []
+        XCTAssertEqual(Set(listed.compactMap { $0["id"]?.stringValue }), [output, output + "_errors"])
+        XCTAssertEqual(error(try send(g, "DELETE", "/v1/files/\(output)_errors")).status, 400, "the error file goes with its output")
+        XCTAssertEqual(try send(g, "DELETE", "/v1/files/\(output)").1["deleted"], .bool(true))
+        XCTAssertEqual(error(try send(g, "GET", "/v1/files/\(output)_errors")).status, 404)
+    }
+
     // MARK: output lines
 
     func render(_ line: String, result: Bool = true) -> JSONValue? {

@@ -104,7 +104,8 @@ extension Gateway {
             }
             start = i + 1
         }
-        let page = try entries[start..<min(entries.count, start + limit)].map { try openAIFileObject($0, account) }
+        // A file deleted while the page is made is left out rather than failing the whole list.
+        let page = entries[start..<min(entries.count, start + limit)].compactMap { try? openAIFileObject($0, account) }
         return Gateway.ok(Gateway.openAIList(page, hasMore: start + limit < entries.count))
     }
 
@@ -119,8 +120,10 @@ extension Gateway {
             path = try openAIRendering(entry, account)
         }
         do {
+            // The name as uploaded, cut to printable ASCII without quotes so it cannot break the header.
+            let name = String(entry.filename.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7F && $0 != "\"" && $0 != "\\" })
             return try .file(atPath: path, for: request, contentType: "application/octet-stream",
-                             headers: ["Content-Disposition": "attachment; filename=\"\(entry.filename.replacingOccurrences(of: "\"", with: ""))\""])
+                             headers: ["Content-Disposition": "attachment; filename=\"\(name.isEmpty ? "file.jsonl" : name)\""])
         } catch {
             throw OpenAIError.notFound("No such File object: \(id)", param: "id")
         }

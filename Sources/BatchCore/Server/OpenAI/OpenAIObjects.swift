@@ -58,17 +58,19 @@ enum OpenAITime {
 extension Gateway {
     // MARK: files
 
-    /// The OpenAI files a dataset stands for: none while it is not READY or its job runs.
+    /// The OpenAI files a dataset stands for: an upload once READY, an output once its job has ended.
     func openAIFileEntries(_ d: Dataset, _ account: String) -> [OpenAIFileEntry] {
-        guard d.state == DatasetState.ready else { return [] }
         let created = OpenAITime.seconds(d.createTime) ?? 0
         if d.sourceJobName.isEmpty {
-            guard let file = store.datasetFiles(account, d.id).first else { return [] }
+            guard d.state == DatasetState.ready, let file = store.datasetFiles(account, d.id).first else { return [] }
             return [OpenAIFileEntry(kind: .input, datasetID: d.id, createdAt: created,
                                     filename: d.displayName.isEmpty ? file.name : d.displayName)]
         }
+        // The job's end state is the signal, not the dataset's READY, which the scheduler sets just after it: a
+        // batch seen `completed` must already show its output file.
         let job = ResourceName(d.sourceJobName, kind: .batchInferenceJob).flatMap { store.job(account, $0.id) }
         if let job, !job.isTerminal { return [] }
+        if job == nil, d.state != DatasetState.ready { return [] }
         let sizes = Dictionary(store.datasetFiles(account, d.id).map { ($0.name, $0.size) }, uniquingKeysWith: { a, _ in a })
         let batch = OpenAIIDs.batchID(jobID: job?.id ?? d.id)
         let finished = OpenAITime.seconds(job?.lifecycle?.endTime) ?? OpenAITime.seconds(d.updateTime) ?? created
