@@ -121,7 +121,7 @@ public enum ManPage {
         page.example([
             "batchctl dataset create my-input data.jsonl",
             "batchctl bij create -m accounts/fireworks/models/llama-v3p1-8b-instruct -d my-input -x my-output --job-id my-job",
-            "batchctl bij wait my-job --timeout 2h",
+            "batchctl bij wait my-job --wait-timeout 2h",
             "batchctl dataset download my-output --output-dir out",
         ])
         page.text("States of every job, for a script:")
@@ -159,7 +159,8 @@ public enum ManPage {
         (ExitStatus.conflict, "Already exists, or conflict (HTTP 409)."),
         (ExitStatus.unavailable, "Gateway unavailable after retries: network error, HTTP 429 or 5xx."),
         (ExitStatus.jobNotCompleted, "wait or --wait: the job ended in a state other than COMPLETED."),
-        (ExitStatus.waitTimeout, "wait: --timeout was reached before the job ended."),
+        (ExitStatus.waitTimeout, "wait, --wait, --watch or a delete with --wait: --wait-timeout was reached before the job ended (or the resource was gone)."),
+        (ExitStatus.rowErrors, "--fail-on-row-errors: the job ended with failed rows."),
         (ExitStatus.interrupted, "Interrupted (Ctrl-C); nothing half-written is left behind."),
     ]
 
