@@ -207,21 +207,26 @@ enum LocalGateway {
     /// another data dir than this user's.
     static func ensureRunning(context c: Context) throws {
         let mine = ServerCommands.dataDir(nil, c)
-        if let headers = GatewayClient.probe(baseURL: Settings.localURL) {
+        let url = try c.settings().baseURL
+        if let headers = GatewayClient.probe(baseURL: url) {
             let server = headers["Server"] ?? ""
             guard server.hasPrefix(BatchctlHeaders.serverPrefix) else {
-                throw CLIError.failure("what answers at \(Settings.localURL) is not a batchctl gateway (Server: \(server.isEmpty ? "none" : server)); --local sends nothing to it. Stop it, or point batchctl at a gateway with --server URL")
+                throw CLIError.failure("what answers at \(url) is not a batchctl gateway (Server: \(server.isEmpty ? "none" : server)); --local sends nothing to it. Stop it, or point batchctl at a gateway with --server URL")
             }
             if let served = headers[BatchctlHeaders.dataDir], !sameDirectory(served, mine) {
-                c.streams.note("note: the local gateway at \(Settings.localURL) serves data dir \(served), not yours (\(mine))")
+                c.streams.note("note: the local gateway at \(url) serves data dir \(served), not yours (\(mine))")
             }
             return
         }
-        c.streams.note("batchctl: no local gateway at \(Settings.localURL); starting one (batchctl server start)")
+        c.streams.note("batchctl: no local gateway at \(url); starting one (batchctl server start)")
         var o = ServerOptions(dataDir: mine)
         o.serverName = BuildInfo.serverHeader
-        let url = try ServerCommands.startDetached(c, options: o, arguments: ["--data-dir", o.dataDir])
-        c.streams.note("batchctl: local gateway running at \(url) (stop it with 'batchctl server stop')")
+        var arguments = ["--data-dir", o.dataDir]
+        if url != Settings.localURL, let parsed = URL(string: url), let host = parsed.host, let port = parsed.port {
+            arguments += ["--listen", "\(host):\(port)"]
+        }
+        let started = try ServerCommands.startDetached(c, options: o, arguments: arguments)
+        c.streams.note("batchctl: local gateway running at \(started) (stop it with 'batchctl server stop')")
     }
 
     static func sameDirectory(_ a: String, _ b: String) -> Bool {

@@ -115,7 +115,8 @@ public struct Settings: Equatable {
         if let flag = flags.server {
             settings.baseURL = flag; settings.baseURLSource = "--server"
         } else if local {
-            settings.baseURL = localURL; settings.baseURLSource = "--local"
+            // BATCHCTL_LOCAL_URL moves the local gateway off 127.0.0.1:8700 (tests run several side by side).
+            settings.baseURL = env("BATCHCTL_LOCAL_URL") ?? localURL; settings.baseURLSource = "--local"
         } else if let e = env("FIREWORKS_BASE_URL") {
             settings.baseURL = e; settings.baseURLSource = "FIREWORKS_BASE_URL"
         } else if let b = file?.apiBase {
