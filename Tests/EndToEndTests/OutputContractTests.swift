@@ -59,10 +59,13 @@ final class OutputContractTests: XCTestCase {
         let data = Harness.temporaryDirectory("data")
         let port = Harness.freePort()
         var covered: Set<String> = []
-        func json(_ path: String, _ args: [String], local: Bool = true, status: Int32 = 0) {
+        // A job that is still running when it is cancelled: one slow row at a time.
+        let stub = try InferenceStub(delay: 2)
+        let slow = try LocalServer(stub.serverArguments(serial: true))
+        func json(_ path: String, _ args: [String], local: Bool = true, on target: LocalServer? = nil, status: Int32 = 0) {
             covered.insert(path)
             let env = Harness.cleanEnvironment(home: home)
-            let line = (local ? ["--server", server.url, "-a", "local"] : []) + args + ["-o", "json"]
+            let line = (local ? ["--server", (target ?? server).url, "-a", "local"] : []) + args + ["-o", "json"]
             let r = Harness.run(line, env: env)
             XCTAssertEqual(r.status, status, "\(line): \(r.err)")
             XCTAssertFalse(r.out.isEmpty, "\(line) printed nothing on stdout")
@@ -87,9 +90,10 @@ final class OutputContractTests: XCTestCase {
         json("batch-inference-job list", ["bij", "list"])
         json("batch-inference-job wait", ["bij", "wait", "j1"])
         json("dataset download", ["dataset", "download", "ds1", "--output-dir", dir])
-        XCTAssertEqual(server.cli(["bij", "create", "--job-id", "j2", "-m", "echo", "-d", "ds1"]).status, 0)
-        json("batch-inference-job cancel", ["bij", "cancel", "j2"], status: 0)
-        json("batch-inference-job delete", ["bij", "delete", "j2", "--wait"])
+        XCTAssertEqual(slow.cli(["dataset", "create", "ds2", input(3), "-q"]).status, 0)
+        XCTAssertEqual(slow.cli(["bij", "create", "--job-id", "j2", "-m", "m", "-d", "ds2"]).status, 0)
+        json("batch-inference-job cancel", ["bij", "cancel", "j2"], on: slow)
+        json("batch-inference-job delete", ["bij", "delete", "j2", "--wait"], on: slow)
         json("dataset delete", ["dataset", "delete", "ds1"])
         json("whoami", ["whoami"])
         json("set-api-key", ["set-api-key", "fw_jsonkey12345"], local: false)
