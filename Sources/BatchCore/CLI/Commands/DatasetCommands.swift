@@ -19,6 +19,8 @@ enum DatasetCommands {
         let path = c.invocation.positional(0)!
         if path != "-" { try checkInputLimit(c, file: path, size: try fileSize(path)) }
         let report = try runValidator(path: path, expected: args.format)
+        // Standard input has no size until it has been read.
+        if path == "-" { try checkInputLimit(c, file: "<stdin>", size: Int64(report.bytes)) }
         if c.format == .json || c.format == .jsonl {
             c.streams.print(c.format == .json ? report.json.prettyText : report.json.compactText)
             for line in report.renderedProblems { c.streams.error(line) }

@@ -74,6 +74,7 @@ enum ServerCommands {
         // double the server's memory. Two arenas cost nothing measurable in speed (see the engine benchmark).
         limitMallocArenas(2)
         let o = try options(c, args)
+        try FileSystem.makeDirectories(o.dataDir, flag: "--data-dir")
         let server: LocalGatewayServer
         let url: String
         do {
@@ -116,7 +117,7 @@ enum ServerCommands {
         if let existing = PidFile.read(o.dataDir), existing.isAlive, probe(existing.url) {
             throw CLIError.failure("a server is already running at \(existing.url) (pid \(existing.pid)) for data dir \(o.dataDir)")
         }
-        try FileManager.default.createDirectory(atPath: o.dataDir, withIntermediateDirectories: true)
+        try FileSystem.makeDirectories(o.dataDir, flag: "--data-dir")
         let logPath = o.dataDir + "/server.log"
         let logStart = (try? FileManager.default.attributesOfItem(atPath: logPath)[.size] as? Int) ?? 0
         var args = ["server"] + arguments
