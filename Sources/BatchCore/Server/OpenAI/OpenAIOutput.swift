@@ -12,14 +12,22 @@ import Foundation
 /// rows an expired or cancelled batch never ran with `"response": null` and `error` `batch_expired` or
 /// `batch_cancelled`. Ids are derived from the batch and the custom_id, so every read gives the same bytes.
 enum OpenAIOutputLines {
-    /// `batch_req_<32 hex>` and `req_<32 hex>` for one row.
+    /// `batch_req_<32 hex>` and `req_<32 hex>` for one row: the two halves of SHA-256(batch id, 0, key).
     static func ids(batchID: String, key: [UInt8]) -> (id: String, requestID: String) {
         let digest = SHA256.hash(Array(batchID.utf8) + [0] + key)
-        let hex = digest.map { byte -> String in
-            let s = String(byte, radix: 16)
-            return s.count == 1 ? "0" + s : s
+        return ("batch_req_" + hex(digest[0..<16]), "req_" + hex(digest[16..<32]))
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    static func hex(_ bytes: ArraySlice<UInt8>) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes {
+            out.append(hexDigits[Int(b >> 4)])
+            out.append(hexDigits[Int(b & 15)])
         }
-        return ("batch_req_" + hex[0..<16].joined(), "req_" + hex[16..<32].joined())
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// OpenAI's error `type` and `code` for the HTTP status a backend answered a row with.
