@@ -16,13 +16,27 @@ final class OpenAIAPITests: XCTestCase {
     }
 
     /// A gateway over a fresh data dir, not listening and with no job workers: jobs stay as created.
-    func makeGateway(apiKey: String? = nil) throws -> Gateway {
+    func makeGateway(apiKey: String? = nil, account: String = "local") throws -> Gateway {
         let dir = NSTemporaryDirectory() + "batchctl-openai-\(UUID().uuidString.prefix(8))"
         directories.append(dir)
         var options = ServerOptions(dataDir: dir)
         options.quiet = true
         options.apiKey = apiKey
+        options.openAIAccount = account
         return try LocalGatewayServer(options: options).gateway
+    }
+
+    func testFilesAndBatchesLandInTheOpenAIAccount() throws {
+        let g = try makeGateway(account: "team-a")
+        let id = try XCTUnwrap(try upload(g, Self.row("a")).1["id"]?.stringValue)
+        XCTAssertNotNil(g.store.dataset("team-a", id))
+        XCTAssertNil(g.store.dataset("local", id))
+        let batch = try send(g, "POST", "/v1/batches",
+                             body: Array(#"{"input_file_id": "\#(id)", "endpoint": "/v1/chat/completions", "completion_window": "24h"}"#.utf8)).1
+        XCTAssertEqual(g.store.jobs("team-a").map { OpenAIIDs.batchID(jobID: $0.id) }, [batch["id"]?.stringValue ?? ""])
+        XCTAssertThrowsError(try makeGateway(account: "Team_A")) { e in
+            XCTAssertTrue("\(e)".contains("--openai-account"), "\(e)")
+        }
     }
 
     func send(_ g: Gateway, _ method: String, _ target: String, body: [UInt8] = [], headers: HTTPHeaders = [:]) throws -> (Int, JSONValue) {
