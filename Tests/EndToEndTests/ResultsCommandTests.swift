@@ -5,10 +5,6 @@ import Foundation
 import XCTest
 
 final class ResultsCommandTests: XCTestCase {
-    /// Lineage recorded on the output datasets (so it survives a deleted job) comes with #13; flip this when
-    /// that change is merged.
-    static let lineageOnDatasets = false
-
     // MARK: fixtures
 
     /// A stdlib Python chat-completions server. The first word of a row's message decides: `bad-*` is
@@ -203,7 +199,7 @@ final class ResultsCommandTests: XCTestCase {
     }
 
     func testTheLineageResolvesAfterTheContinuationsJobIsDeleted() throws {
-        try XCTSkipUnless(Self.lineageOnDatasets, "needs the lineage recorded on the output datasets themselves (#13, not merged in this branch)")
+        // The gateway records the lineage on the output datasets themselves (#13), so it survives the job.
         let (server, backend) = try continuedJobs()
         defer { withExtendedLifetime(backend) {} }
         var r = server.cli(["bij", "create", "--continue-from", "second", "--job-id", "third", "--wait", "-q"])

@@ -19,6 +19,10 @@ public struct ResultsSources: Sendable {
     public var job: BatchInferenceJob
     public var input: ResultsDataset
     public var outputs: [ResultsDataset]
+    /// Links of the lineage a batchctl gateway said it could not follow.
+    public var lineageWarnings: [String] = []
+    /// Whether a batchctl gateway answered (one that follows the lineage itself and says what it could not).
+    public var fromBatchctl = false
 }
 
 extension GatewayClient {
@@ -41,9 +45,15 @@ extension GatewayClient {
         var byDataset: [String: [(key: String, url: String)]] = [:]
         var order: [String] = []
         let files: [(key: String, url: String)]
-        do { files = try signedFiles(of: outputName, lineage: lineage) } catch let e as GatewayError where e.httpStatus == 404 {
+        var sources = ResultsSources(job: job, input: input, outputs: [])
+        do {
+            let answer = try downloadEndpoint(of: outputName, lineage: lineage)
+            files = answer.files
+            sources.lineageWarnings = answer.warnings
+            sources.fromBatchctl = answer.fromBatchctl
+        } catch let e as GatewayError where e.httpStatus == 404 {
             // No output dataset (yet): every row is missing.
-            return ResultsSources(job: job, input: input, outputs: [])
+            return sources
         }
         for file in files {
             guard let id = Self.datasetID(ofKey: file.key), id != inputName.id else { continue }
@@ -79,17 +89,32 @@ extension GatewayClient {
                 default: return a.position > b.position
                 }
             }.map(\.dataset)
-        return ResultsSources(job: job, input: input, outputs: earlier + own)
+        sources.outputs = earlier + own
+        return sources
     }
 
     /// The files of a dataset (and its lineage) and their signed URLs.
     public func signedFiles(of dataset: ResourceName, lineage: Bool) throws -> [(key: String, url: String)] {
-        guard let answer = try self.send(Endpoints.getDownloadEndpoint(dataset, lineage: lineage)) else { return [] }
+        try downloadEndpoint(of: dataset, lineage: lineage).files
+    }
+
+    /// The download endpoint's answer: the files, what a batchctl gateway said about links of the lineage it
+    /// could not follow (`X-Batchctl-Lineage-Warning`), and whether a batchctl gateway answered at all.
+    public func downloadEndpoint(of dataset: ResourceName, lineage: Bool) throws
+        -> (files: [(key: String, url: String)], warnings: [String], fromBatchctl: Bool) {
+        let request = Endpoints.getDownloadEndpoint(dataset, lineage: lineage)
+        guard let response = try sendRaw(request) else { return ([], [], false) }
+        guard let answer = try? JSONValue(parsing: response.body) else {
+            throw ClientError("the gateway answered GET \(request.path) with something that is not JSON")
+        }
         var files: [(key: String, url: String)] = []
         for (key, value) in answer["filenameToSignedUrls"]?.objectValue ?? [] {
             if let url = value.stringValue { files.append((key, url)) }
         }
-        return files.sorted { $0.key < $1.key }
+        let warnings = (response.headers[BatchctlHeaders.lineageWarning] ?? "").split(separator: "|")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let fromBatchctl = response.headers["Server"]?.hasPrefix(BatchctlHeaders.serverPrefix) ?? false
+        return (files.sorted { $0.key < $1.key }, warnings, fromBatchctl)
     }
 
     /// `dataset/<id>/<file>` -> `<id>`.

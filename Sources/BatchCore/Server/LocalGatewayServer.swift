@@ -11,6 +11,8 @@ public struct ServerOptions: Sendable {
     public var dataDir: String
     public var apiKey: String?
     public var account = "local"
+    /// The account the OpenAI Batch API (`/v1/files`, `/v1/batches`) reads and writes.
+    public var openAIAccount = "local"
     public var backend: Backend = .echo
     public var inferenceURL: String?
     public var inferenceAPIKey: String?
@@ -22,6 +24,8 @@ public struct ServerOptions: Sendable {
     public var quiet = false
     /// Sent to inference servers: `batchctl/<version> (<os>; <arch>)`.
     public var userAgent = HTTPClientConfiguration.userAgent(version: "dev")
+    /// `Server:` of every answer, `batchctl/<version>`: how `--local` knows it found a batchctl gateway.
+    public var serverName = "batchctl/dev"
 
     public init(dataDir: String) { self.dataDir = dataDir }
 
@@ -59,6 +63,9 @@ public final class LocalGatewayServer: @unchecked Sendable {
         if let problem = ResourceID.accountProblem(options.account) {
             throw ServerStartError(description: "invalid --account-id \"\(options.account)\": \(problem)", isUsage: true)
         }
+        if let problem = ResourceID.accountProblem(options.openAIAccount) {
+            throw ServerStartError(description: "invalid --openai-account \"\(options.openAIAccount)\": \(problem)", isUsage: true)
+        }
         guard options.concurrency >= 1 else { throw ServerStartError(description: "--concurrency must be at least 1", isUsage: true) }
         self.options = options
         do {
@@ -93,6 +100,7 @@ public final class LocalGatewayServer: @unchecked Sendable {
         var config = GatewayConfiguration(dataDir: options.dataDir)
         config.apiKey = options.apiKey
         config.defaultAccount = options.account
+        config.openAIAccount = options.openAIAccount
         config.minJobDuration = options.minJobDuration
         config.injectedFault = options.injectedFault
         do { gateway = try Gateway(config: config, store: store, scheduler: scheduler) } catch {
@@ -107,6 +115,7 @@ public final class LocalGatewayServer: @unchecked Sendable {
     /// Binds, starts the job workers, and returns the address it listens on.
     public func start() throws -> String {
         var configuration = HTTPServer.Configuration(host: options.host, port: options.port)
+        configuration.serverName = options.serverName
         if !options.quiet { configuration.log = { LocalGatewayServer.logLine($0) } }
         let gateway = self.gateway
         let server = HTTPServer(configuration: configuration) { request in gateway.handle(request) }

@@ -36,6 +36,14 @@ enum ResultsCommands {
         if !sources.job.isTerminal {
             c.streams.note("\(name.id) is \(sources.job.state.shortName): the rows it has not finished yet show as missing (--follow streams them as they finish)")
         }
+        var warnings = sources.lineageWarnings
+        if args.lineage, !sources.fromBatchctl, let output = ResourceName(sources.job.outputDatasetId, kind: .dataset) {
+            warnings += Lineage.check(c, name: output, keys: sources.outputs.flatMap { $0.files.map(\.key) })
+        }
+        for w in warnings { c.streams.error("warning: \(w)") }
+        if !warnings.isEmpty {
+            c.streams.error("warning: the lineage of \(name.id) is incomplete: rows answered in the datasets that cannot be found show as missing or failed")
+        }
         if sources.input.files.isEmpty {
             throw CLIError.failure("the input dataset \(sources.input.name) of \(name.id) has no files to download, so there is nothing to join the results to")
         }

@@ -55,7 +55,7 @@ enum SplitCommand {
         var report = result.report
         report.file = file
         guard report.valid else {
-            DatasetCommands.printReport(report, streams: c.streams)
+            DatasetCommands.printReport(report, streams: c.streams, summaryOnStdout: false)
             throw CLIError.invalidData("\(file) is not a valid dataset (\(report.problemCount) problem\(report.problemCount == 1 ? "" : "s")); no part was written")
         }
         for s in staged {

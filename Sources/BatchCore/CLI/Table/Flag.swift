@@ -33,6 +33,9 @@ public enum Flag: String, CaseIterable, Sendable {
     case format
     case noValidate = "no-validate"
     case wait
+    case waitTimeout = "wait-timeout"
+    case force
+    case externalURL = "external-url"
     case outputDir = "output-dir"
     case downloadLineage = "download-lineage"
 
@@ -55,6 +58,8 @@ public enum Flag: String, CaseIterable, Sendable {
     case download
     case watch
     case interval
+    case failOnRowErrors = "fail-on-row-errors"
+    case progressInterval = "progress-interval"
 
     // results and split
     case status
@@ -62,7 +67,6 @@ public enum Flag: String, CaseIterable, Sendable {
     case content
     case noLineage = "no-lineage"
     case follow
-    case failOnRowErrors = "fail-on-row-errors"
     case maxBytes = "max-bytes"
     case rows
 
@@ -77,4 +81,5 @@ public enum Flag: String, CaseIterable, Sendable {
     case requestTimeout = "request-timeout"
     case minJobDuration = "min-job-duration"
     case failRequests = "fail-requests"
+    case openAIAccount = "openai-account"
 }

@@ -8,6 +8,8 @@ public struct GatewayConfiguration: Sendable {
     public var dataDir: String
     public var apiKey: String?
     public var defaultAccount = "local"
+    /// Where the OpenAI Batch API's files and batches live (`--openai-account`).
+    public var openAIAccount = "local"
     public var minJobDuration: Double = 12 * 3600
     public var maxJobDuration: Double = 72 * 3600
     public var directUploadLimit = 150 * 1_000_000
@@ -26,6 +28,7 @@ final class Gateway: Sendable {
     let scheduler: JobScheduler
     let authenticator: Authenticator
     let faults: FaultInjector
+    let openAIRecords: OpenAIBatchRecords
 
     init(config: GatewayConfiguration, store: Store, scheduler: JobScheduler) throws {
         self.config = config
@@ -34,6 +37,7 @@ final class Gateway: Sendable {
         self.signer = URLSigner(key: try Gateway.signingKey(dataDir: config.dataDir))
         self.authenticator = Authenticator(apiKey: config.apiKey)
         self.faults = FaultInjector(config.injectedFault)
+        self.openAIRecords = OpenAIBatchRecords(directory: config.dataDir + "/openai/batches")
     }
 
     /// A random key made once per data dir (so URLs survive a restart) and readable only by its owner.
@@ -60,12 +64,15 @@ final class Gateway: Sendable {
     func respond(to request: HTTPRequest) throws -> HTTPResponse {
         // A signed URL's token is its credential: no API key, and no injected fault.
         if let signed = Router.signedFile(request) { return try signedFile(request, operation: signed.operation, token: signed.token) }
+        // `/v1/files` and `/v1/batches` are the OpenAI Batch API's, with its own auth and error answers.
+        if OpenAIRouter.claims(request) { return serveOpenAI(request) }
         try authenticator.check(request)
         try faults.fireIfDue()
         switch try Router.route(request) {
         case .verifyAPIKey:
             var response = Gateway.ok(.object([]))
             response.headers["x-fireworks-account-id"] = config.defaultAccount
+            response.headers[BatchctlHeaders.dataDir] = config.dataDir
             return response
         case .dataset(let route, let account): return try serve(route, request, account: account)
         case .job(let route, let account): return try serve(route, request, account: account)
