@@ -297,6 +297,62 @@ print("SDK behind TLS OK")
         XCTAssertGreaterThanOrEqual(puts.count, 3, "the shards went over TLS through the front")
     }
 
+    /// The nginx block of README's "Behind TLS", run as written but for the certificate, the ports and the paths.
+    func testTheReadmesNginxConfigurationWorks() throws {
+        let nginx = try Harness.requireTool("nginx", package: "nginx-light")
+        let readme = try String(contentsOf: Harness.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let block = try XCTUnwrap(readme.components(separatedBy: "```nginx\n").dropFirst().first?.components(separatedBy: "```").first,
+                                  "README.md has an nginx block")
+        let authority = try TestCertificateAuthority.make()
+        let gatewayPort = Harness.freePort(), frontPort = Harness.freePort()
+        let server = try LocalServer(["--public-url", "https://127.0.0.1:\(frontPort)", "--api-key", "k"], port: gatewayPort)
+        var site = block
+        for (from, to) in [("listen 443 ssl;", "listen 127.0.0.1:\(frontPort) ssl;"), ("server_name batch.example.com;", "server_name 127.0.0.1;"),
+                           ("/etc/ssl/batch.example.com.pem", authority.serverCertificate), ("/etc/ssl/batch.example.com.key", authority.serverKey),
+                           ("http://127.0.0.1:8700", "http://127.0.0.1:\(gatewayPort)")] {
+            XCTAssertTrue(site.contains(from), "the README block has \(from)")
+            site = site.replacingOccurrences(of: from, with: to)
+        }
+        let dir = Harness.temporaryDirectory("readme-nginx")
+        let conf = """
+        daemon off;
+        \(geteuid() == 0 ? "user root;" : "")
+        pid \(dir)/nginx.pid;
+        error_log \(dir)/error.log;
+        events { worker_connections 64; }
+        http {
+            access_log \(dir)/access.log;
+            client_body_temp_path \(dir)/body;
+            proxy_temp_path \(dir)/proxy;
+            fastcgi_temp_path \(dir)/fastcgi;
+            uwsgi_temp_path \(dir)/uwsgi;
+            scgi_temp_path \(dir)/scgi;
+        \(site)
+        }
+        """
+        try conf.write(toFile: dir + "/nginx.conf", atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: nginx)
+        process.arguments = ["-p", dir, "-c", dir + "/nginx.conf", "-e", dir + "/error.log"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+        XCTAssertTrue(Harness.wait(timeout: 10) { Harness.accepts(port: frontPort) }, (try? String(contentsOfFile: dir + "/error.log", encoding: .utf8)) ?? "")
+
+        let file = Harness.temporaryDirectory("in") + "/r.jsonl"
+        try (#"{"custom_id": "r1", "body": {"messages": [{"role": "user", "content": "readme"}]}}"# + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let base = ["--server", "https://127.0.0.1:\(frontPort)", "--cacert", authority.certificate, "--api-key", "k", "-a", "local"]
+        var env = Harness.networkEnvironment()
+        env["BATCHCTL_DIRECT_UPLOAD_LIMIT"] = "1"
+        var r = Harness.run(base + ["dataset", "create", "readme", file], env: env)
+        XCTAssertEqual(r.status, 0, r.err + server.log.suffix(1500))
+        let out = Harness.temporaryDirectory("out")
+        r = Harness.run(base + ["dataset", "download", "readme", "--output-dir", out], env: env)
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertEqual(try String(contentsOfFile: out + "/dataset/readme/r.jsonl", encoding: .utf8).count, try String(contentsOfFile: file, encoding: .utf8).count)
+    }
+
     func testTheCLIFlowBehindTLS() throws {
         let setup = try setUpTLS(["--api-key", "cli-key"])
         let env = Harness.networkEnvironment()
