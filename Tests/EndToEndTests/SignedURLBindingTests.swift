@@ -59,4 +59,15 @@ final class SignedURLBindingTests: XCTestCase {
         XCTAssertEqual(server.cli(["dataset", "create", "ds", try file(other), "-q"]).status, 0)
         XCTAssertEqual(try curl(["-o", "/dev/null", "-w", "%{http_code}", old]).out, "404", "the old URL finds nothing in the new dataset")
     }
+
+    func testUploadingAgainIntoAReadyDatasetThroughTheSignedURLPath() throws {
+        let server = try LocalServer()
+        XCTAssertEqual(server.cli(["dataset", "create", "ds", try file(rows), "-q"]).status, 0)
+        let r = server.cli(["dataset", "upload", "ds", try file(other), "-o", "json"], env: ["BATCHCTL_DIRECT_UPLOAD_LIMIT": "1"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains(#""state": "READY""#), r.out)
+        let download = try json(try curl([server.url + "/v1/accounts/local/datasets/ds:getDownloadEndpoint"]).out)
+        let url = try XCTUnwrap((download["filenameToSignedUrls"] as? [String: String])?["dataset/ds/body"])
+        XCTAssertEqual(try curl([url]).out, other, "replaced with an API key, through a new upload session")
+    }
 }

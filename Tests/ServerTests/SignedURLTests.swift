@@ -142,8 +142,11 @@ final class SignedURLTests: XCTestCase {
         XCTAssertEqual(answer.status, 412, "a READY dataset's files never change through a signed URL: \(answer.text)")
         let file = g.gateway.store.datasetFilesDir("local", "ds") + "/in.jsonl"
         XCTAssertEqual(FileManager.default.contents(atPath: file).map { [UInt8]($0) }, body, "the bytes are the validated ones")
-        XCTAssertEqual(try g.send("POST", "\(a)/datasets/ds:getUploadEndpoint", body: #"{"filenameToSize":{"in.jsonl":"5"}}"#).status, 400,
-                       "a READY dataset hands out no new upload URLs")
+        // Uploading again takes the dataset back to UPLOADING under a new session: the old URL stays dead.
+        XCTAssertEqual(try g.send("POST", "\(a)/datasets/ds:getUploadEndpoint", body: #"{"filenameToSize":{"in.jsonl":"5"}}"#).status, 200)
+        XCTAssertEqual(try g.send("GET", "\(a)/datasets/ds").json["state"], .string("UPLOADING"))
+        XCTAssertEqual(try put(g, url, bytes: other).status, 412, "a URL of an earlier session writes nothing")
+        XCTAssertEqual(FileManager.default.contents(atPath: file).map { [UInt8]($0) }, body)
 
         // A later getUploadEndpoint call retires the URLs of the one before.
         let first = try uploadURL(g, "ds2")

@@ -252,9 +252,14 @@ extension Gateway {
         // stop working.
         let session = UploadSession(generation: String(UInt64.random(in: 1...UInt64.max)), files: announced)
         try store.locked {
-            let d = try dataset(account, id)
-            guard d.state == .uploading else {
-                throw GatewayError(.failedPrecondition, "dataset \"\(d.name)\" is \(d.state.rawValue): upload into a new dataset instead")
+            var d = try dataset(account, id)
+            // Uploading again into a READY dataset (`batchctl dataset upload`, as `:upload` may) takes it back to
+            // UPLOADING first: signed URLs only ever write a dataset that is UPLOADING, and its files change only
+            // at validateUpload.
+            if d.state != .uploading {
+                d.state = .uploading
+                d.updateTime = Timestamp.now()
+                try store.saveDataset(d, account, id)
             }
             try saveUploadSession(session, account, id)
         }
