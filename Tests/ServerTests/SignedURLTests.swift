@@ -185,4 +185,20 @@ final class SignedURLTests: XCTestCase {
         XCTAssertEqual(unsigned.status, 403)
         XCTAssertEqual(code(unsigned), "AccessDenied")
     }
+
+    func testPublicURLsAreCheckedAtStart() throws {
+        for bad in ["ftp://x", "batch.example.com", "https://", "https://h:99999", "https://h/a?b=1", "https://h/../x", "https://u@h"] {
+            var options = ServerOptions(dataDir: NSTemporaryDirectory() + "batchctl-publicurl-\(UUID().uuidString.prefix(8))")
+            options.quiet = true
+            options.publicURL = bad
+            XCTAssertThrowsError(try LocalGatewayServer(options: options), bad) { error in
+                XCTAssertEqual((error as? ServerStartError)?.isUsage, true, bad)
+                XCTAssertTrue("\(error)".contains("--public-url"), "\(error)")
+            }
+            try? FileManager.default.removeItem(atPath: options.dataDir)
+        }
+        XCTAssertEqual(try PublicBase.parse("HTTPS://Batch.Example.com:8443/gw/").get(),
+                       PublicBase(scheme: "https", authority: "batch.example.com:8443", pathPrefix: "/gw"))
+        XCTAssertEqual(try PublicBase.parse("http://[::1]:8700").get().authority, "[::1]:8700")
+    }
 }

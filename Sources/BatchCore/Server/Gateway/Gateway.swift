@@ -141,10 +141,4 @@ final class Gateway: Sendable {
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return .object([]) }
         do { return try JSONValue(parsing: bytes) } catch { throw GatewayError(.invalidArgument, "invalid JSON body: \(error)") }
     }
-
-    /// Applies `readMask` (query parameter or body field) to an answer.
-    func masked(_ value: JSONValue, _ mask: String?) throws -> JSONValue {
-        guard let mask else { return value }
-        return try FieldMask(mask).apply(to: value)
-    }
 }
