@@ -44,6 +44,9 @@ extension Gateway {
         if let problem = ResourceID.problem(id) { throw GatewayError(.invalidArgument, "invalid datasetId \"\(id)\": \(problem)") }
         let raw = body.value("dataset") ?? .object([])
         var d = try Dataset(json: raw, strict: true)
+        if !d.externalUrl.isEmpty {
+            throw GatewayError(.invalidArgument, "the local gateway reads only uploaded files: externalUrl \"\(d.externalUrl)\" is not supported; upload the file instead (batchctl dataset create \(id) FILE)")
+        }
         let fields = try ProtoObject(raw, context: "dataset")
         var source: Dataset?
         if let sourceText = try body.string("sourceDatasetId"), !sourceText.isEmpty {
@@ -313,7 +316,8 @@ extension Gateway {
         let mask = try datasetMask(request)
         let lineage = request.queryValue("downloadLineage").map { $0 == "true" || $0 == "1" } ?? false
         var datasetIDs = [id]
-        if lineage { datasetIDs = lineageDatasets(account, id) }
+        var broken: [String] = []
+        if lineage { (datasetIDs, broken) = lineageDatasets(account, id) }
         var urls: [(String, JSONValue)] = []
         for dsID in datasetIDs {
             guard let d = store.dataset(account, dsID) else { continue }
@@ -323,18 +327,9 @@ extension Gateway {
                 urls.append(("dataset/\(dsID)/\(file.name)", .string(url)))
             }
         }
-        return Gateway.ok(try mask.apply(to: .object([("filenameToSignedUrls", .object(urls))])))
-    }
-
-    /// The dataset and every output dataset of the continuation chain of the job that produced it.
-    func lineageDatasets(_ account: String, _ id: String) -> [String] {
-        var ids = [id]
-        guard let source = ResourceName(store.dataset(account, id)?.sourceJobName ?? "", kind: .batchInferenceJob),
-              let job = store.job(account, source.id) else { return ids }
-        for earlier in store.earlierJobs(account, continuedFrom: job.continuedFromJobName) {
-            guard let out = ResourceName(earlier.outputDatasetId, kind: .dataset)?.id, !ids.contains(out) else { break }
-            ids.append(out)
-        }
-        return ids
+        var response = Gateway.ok(try mask.apply(to: .object([("filenameToSignedUrls", .object(urls))])))
+        // The body stays Fireworks' shape; what could not be followed rides in a header batchctl reads.
+        if !broken.isEmpty { response.headers[BatchctlHeaders.lineageWarning] = broken.joined(separator: " | ") }
+        return response
     }
 }
