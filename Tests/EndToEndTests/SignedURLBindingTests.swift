@@ -63,7 +63,7 @@ final class SignedURLBindingTests: XCTestCase {
     func testUploadingAgainIntoAReadyDatasetThroughTheSignedURLPath() throws {
         let server = try LocalServer()
         XCTAssertEqual(server.cli(["dataset", "create", "ds", try file(rows), "-q"]).status, 0)
-        let r = server.cli(["dataset", "upload", "ds", try file(other), "-o", "json"], env: ["BATCHCTL_DIRECT_UPLOAD_LIMIT": "1"])
+        let r = server.cli(["dataset", "upload", "ds", try file(other), "--force", "-o", "json"], env: ["BATCHCTL_DIRECT_UPLOAD_LIMIT": "1"])
         XCTAssertEqual(r.status, 0, r.err)
         XCTAssertTrue(r.out.contains(#""state": "READY""#), r.out)
         let download = try json(try curl([server.url + "/v1/accounts/local/datasets/ds:getDownloadEndpoint"]).out)

@@ -14,8 +14,14 @@ final class TLSGatewayTests: XCTestCase {
     }
 
     func setUpTLS(_ extra: [String] = []) throws -> Setup {
-        let port = Harness.freePort()
-        let front = try TLSFront(proxyingTo: "http://127.0.0.1:\(port)")
+        var port = Harness.freePort()
+        var front = try TLSFront(proxyingTo: "http://127.0.0.1:\(port)")
+        // The gateway's port is not bound yet when nginx picks its own: should they meet, pick again.
+        while front.port == port {
+            front.stop()
+            port = Harness.freePort()
+            front = try TLSFront(proxyingTo: "http://127.0.0.1:\(port)")
+        }
         let server = try LocalServer(["--public-url", front.url] + extra, port: port)
         return Setup(front: front, server: server)
     }
@@ -304,7 +310,9 @@ print("SDK behind TLS OK")
         let block = try XCTUnwrap(readme.components(separatedBy: "```nginx\n").dropFirst().first?.components(separatedBy: "```").first,
                                   "README.md has an nginx block")
         let authority = try TestCertificateAuthority.make()
-        let gatewayPort = Harness.freePort(), frontPort = Harness.freePort()
+        let gatewayPort = Harness.freePort()
+        var frontPort = Harness.freePort()
+        while frontPort == gatewayPort { frontPort = Harness.freePort() }
         let server = try LocalServer(["--public-url", "https://127.0.0.1:\(frontPort)", "--api-key", "k"], port: gatewayPort)
         var site = block
         for (from, to) in [("listen 443 ssl;", "listen 127.0.0.1:\(frontPort) ssl;"), ("server_name batch.example.com;", "server_name 127.0.0.1;"),
