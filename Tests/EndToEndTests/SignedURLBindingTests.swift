@@ -70,4 +70,21 @@ final class SignedURLBindingTests: XCTestCase {
         let url = try XCTUnwrap((download["filenameToSignedUrls"] as? [String: String])?["dataset/ds/body"])
         XCTAssertEqual(try curl([url]).out, other, "replaced with an API key, through a new upload session")
     }
+
+    func testARefusedUploadURLIsAskedForAgainOnce() throws {
+        // A PUT whose first try went through but whose answer was lost finds its URL used (412) when retried; an
+        // expired URL is 400. Either way the client asks for a fresh URL once and puts again.
+        let port = Harness.freePort()
+        let front = try ScriptedHTTPServer(upstream: "http://127.0.0.1:\(port)")
+        defer { front.stop() }
+        let server = try LocalServer(["--public-url", front.url], port: port)
+        let used = "<?xml version='1.0' encoding='UTF-8'?><Error><Code>ConditionNotMet</Code><Message>At least one of the pre-conditions you specified did not hold.</Message></Error>"
+        front.on("PUT", prefix: "/storage/", .status(412, body: used, headers: ["Content-Type": "application/xml"]))
+        let r = Harness.run(["--server", front.url, "-a", "local", "dataset", "create", "again", try file(rows)],
+                            env: Harness.networkEnvironment(["BATCHCTL_DIRECT_UPLOAD_LIMIT": "1"]))
+        XCTAssertEqual(r.status, 0, r.err + server.log.suffix(1000))
+        XCTAssertTrue(r.err.contains("asking for a fresh one"), r.err)
+        XCTAssertEqual(front.requests("PUT", prefix: "/storage/").map(\.status), [412, 200])
+        XCTAssertEqual(front.requests("POST", "/v1/accounts/local/datasets/again:getUploadEndpoint").count, 2)
+    }
 }
