@@ -6,7 +6,7 @@
 # __batchctl_skip (the command and how many words name it), __batchctl_want (a flag still waiting for
 # its value) and __batchctl_pass (the flags that choose the gateway, for `__complete`).
 function __batchctl_state
-    set -l valued --account-id -a --api-key --profile -p --server --output -o --timeout --cacert --display-name --format --external-url --filter --order-by --page-size --page-token --limit --wait-timeout --output-dir --job-id --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --download --progress-interval --interval --listen --data-dir --backend --inference-url --inference-api-key --model-map --concurrency --request-timeout --public-url --created-by --min-job-duration --fail-requests
+    set -l valued --account-id -a --api-key --profile -p --server --output -o --timeout --cacert --display-name --format --external-url --filter --order-by --page-size --page-token --limit --wait-timeout --output-dir --job-id --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --download --progress-interval --interval --listen --data-dir --openai-account --backend --inference-url --inference-api-key --model-map --concurrency --request-timeout --public-url --created-by --min-job-duration --fail-requests
     set -l connection --account-id -a --api-key --profile -p --server --local
     set -g __batchctl_pos
     set -g __batchctl_pass
@@ -312,6 +312,7 @@ complete -c batchctl -n '__batchctl_in server' -l listen -x -d 'Address to liste
 complete -c batchctl -n '__batchctl_in server' -l data-dir -x -a '(__fish_complete_directories)' -d 'Where datasets and jobs are stored (DIR)'
 complete -c batchctl -n '__batchctl_in server' -l api-key -x -d 'Require this bearer key (KEY)'
 complete -c batchctl -n '__batchctl_in server' -s a -l account-id -x -d 'Account reported by /verifyApiKey (default local) (ID)'
+complete -c batchctl -n '__batchctl_in server' -l openai-account -x -d 'Account of the OpenAI Batch API\'s files and batches (default local) (ID)'
 complete -c batchctl -n '__batchctl_in server' -l backend -x -a 'echo openai' -d 'Inference backend: echo or openai (NAME)'
 complete -c batchctl -n '__batchctl_in server' -l inference-url -x -d 'OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 (URL)'
 complete -c batchctl -n '__batchctl_in server' -l inference-api-key -x -d 'Bearer key sent to the inference server (KEY)'
@@ -324,6 +325,7 @@ complete -c batchctl -n '__batchctl_in server.start' -l listen -x -d 'Address to
 complete -c batchctl -n '__batchctl_in server.start' -l data-dir -x -a '(__fish_complete_directories)' -d 'Where datasets and jobs are stored (DIR)'
 complete -c batchctl -n '__batchctl_in server.start' -l api-key -x -d 'Require this bearer key (KEY)'
 complete -c batchctl -n '__batchctl_in server.start' -s a -l account-id -x -d 'Account reported by /verifyApiKey (default local) (ID)'
+complete -c batchctl -n '__batchctl_in server.start' -l openai-account -x -d 'Account of the OpenAI Batch API\'s files and batches (default local) (ID)'
 complete -c batchctl -n '__batchctl_in server.start' -l backend -x -a 'echo openai' -d 'Inference backend: echo or openai (NAME)'
 complete -c batchctl -n '__batchctl_in server.start' -l inference-url -x -d 'OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 (URL)'
 complete -c batchctl -n '__batchctl_in server.start' -l inference-api-key -x -d 'Bearer key sent to the inference server (KEY)'

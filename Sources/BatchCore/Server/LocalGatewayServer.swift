@@ -11,6 +11,8 @@ public struct ServerOptions: Sendable {
     public var dataDir: String
     public var apiKey: String?
     public var account = "local"
+    /// The account the OpenAI Batch API (`/v1/files`, `/v1/batches`) reads and writes.
+    public var openAIAccount = "local"
     public var backend: Backend = .echo
     public var inferenceURL: String?
     public var inferenceAPIKey: String?
@@ -67,6 +69,9 @@ public final class LocalGatewayServer: @unchecked Sendable {
         if let problem = ResourceID.accountProblem(options.account) {
             throw ServerStartError(description: "invalid --account-id \"\(options.account)\": \(problem)", isUsage: true)
         }
+        if let problem = ResourceID.accountProblem(options.openAIAccount) {
+            throw ServerStartError(description: "invalid --openai-account \"\(options.openAIAccount)\": \(problem)", isUsage: true)
+        }
         guard options.concurrency >= 1 else { throw ServerStartError(description: "--concurrency must be at least 1", isUsage: true) }
         if let url = options.publicURL, case let .failure(problem) = PublicBase.parse(url) {
             throw ServerStartError(description: "invalid --public-url '\(url)': \(problem)", isUsage: true)
@@ -107,6 +112,7 @@ public final class LocalGatewayServer: @unchecked Sendable {
         var config = GatewayConfiguration(dataDir: options.dataDir)
         config.apiKey = options.apiKey
         config.defaultAccount = options.account
+        config.openAIAccount = options.openAIAccount
         config.minJobDuration = options.minJobDuration
         config.injectedFault = options.injectedFault
         config.publicURL = options.publicURL

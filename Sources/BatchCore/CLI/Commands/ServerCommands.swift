@@ -32,6 +32,7 @@ enum ServerCommands {
         (o.host, o.port) = try listenAddress(args.listen, command: c.invocation.command.path)
         o.apiKey = args.apiKey ?? c.environment["BATCHCTL_SERVER_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         o.account = args.accountID ?? "local"
+        o.openAIAccount = args.openAIAccount ?? "local"
         o.backend = args.backend
         o.inferenceURL = args.inferenceURL
         o.inferenceAPIKey = args.inferenceAPIKey

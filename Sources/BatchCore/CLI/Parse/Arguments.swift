@@ -432,6 +432,7 @@ struct ServerArguments: CommandArguments {
     /// The key clients must send.
     var apiKey: String?
     var accountID: String?
+    var openAIAccount: String?
     var backend: ServerOptions.Backend
     var inferenceURL: String?
     var inferenceAPIKey: String?
@@ -451,6 +452,7 @@ struct ServerArguments: CommandArguments {
         dataDir = flags.string(.dataDir)
         apiKey = flags.string(.apiKey)
         accountID = flags.string(.accountID)
+        openAIAccount = flags.string(.openAIAccount)
         backend = flags.choice(.backend, as: ServerOptions.Backend.self) ?? .echo
         inferenceURL = flags.string(.inferenceURL)
         inferenceAPIKey = flags.string(.inferenceAPIKey)

@@ -96,6 +96,8 @@ public enum CommandTable {
         FlagSpec(.apiKey, value: .string, valueName: "KEY", doc: "Require this bearer key",
                  longDoc: "Also $BATCHCTL_SERVER_API_KEY. Without it any key is accepted (loopback only)."),
         FlagSpec(.accountID, short: "a", value: .string, valueName: "ID", doc: "Account reported by /verifyApiKey (default local)"),
+        FlagSpec(.openAIAccount, value: .string, valueName: "ID", doc: "Account of the OpenAI Batch API's files and batches (default local)",
+                 longDoc: "The files of /v1/files are its datasets and the batches of /v1/batches its batch inference jobs."),
         FlagSpec(.backend, value: .choice(of: ServerOptions.Backend.self), valueName: "NAME", doc: "Inference backend: echo or openai",
                  longDoc: "echo is a built-in deterministic model (no network); openai is any OpenAI-compatible /v1/chat/completions server."),
         FlagSpec(.inferenceURL, value: .string, valueName: "URL", doc: "OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1"),

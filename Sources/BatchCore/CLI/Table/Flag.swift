@@ -74,4 +74,5 @@ public enum Flag: String, CaseIterable, Sendable {
     case createdBy = "created-by"
     case minJobDuration = "min-job-duration"
     case failRequests = "fail-requests"
+    case openAIAccount = "openai-account"
 }

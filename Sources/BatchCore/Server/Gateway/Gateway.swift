@@ -8,6 +8,8 @@ public struct GatewayConfiguration: Sendable {
     public var dataDir: String
     public var apiKey: String?
     public var defaultAccount = "local"
+    /// Where the OpenAI Batch API's files and batches live (`--openai-account`).
+    public var openAIAccount = "local"
     public var minJobDuration: Double = 12 * 3600
     public var maxJobDuration: Double = 72 * 3600
     public var directUploadLimit = 150 * 1_000_000
@@ -46,6 +48,7 @@ final class Gateway: Sendable {
     let authenticator: Authenticator
     let faults: FaultInjector
     let mintedBase: MintedBase
+    let openAIRecords: OpenAIBatchRecords
 
     init(config: GatewayConfiguration, store: Store, scheduler: JobScheduler) throws {
         var fixed: PublicBase?
@@ -62,6 +65,7 @@ final class Gateway: Sendable {
         self.signer = URLSigner(key: try Gateway.signingKey(dataDir: config.dataDir))
         self.authenticator = Authenticator(apiKey: config.apiKey)
         self.faults = FaultInjector(config.injectedFault)
+        self.openAIRecords = OpenAIBatchRecords(directory: config.dataDir + "/openai/batches")
     }
 
     /// A random key made once per data dir (so URLs survive a restart) and readable only by its owner.
@@ -90,6 +94,8 @@ final class Gateway: Sendable {
     func respond(to request: HTTPRequest) throws -> HTTPResponse {
         // A signed URL's signature is its credential: no API key, and no injected fault.
         if let object = Router.signedFile(request) { return signedFile(request, object) }
+        // `/v1/files` and `/v1/batches` are the OpenAI Batch API's, with its own auth and error answers.
+        if OpenAIRouter.claims(request) { return serveOpenAI(request) }
         try authenticator.check(request)
         try faults.fireIfDue()
         switch try Router.route(request) {

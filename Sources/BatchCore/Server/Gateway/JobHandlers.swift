@@ -50,10 +50,20 @@ extension Gateway {
     }
 
     func createJob(_ request: HTTPRequest, _ account: String) throws -> HTTPResponse {
-        var job = try BatchInferenceJob(json: readJSON(request), strict: true)
+        let job = try BatchInferenceJob(json: readJSON(request), strict: true)
+        let id = request.queryValue("batchInferenceJobId").flatMap { $0.isEmpty ? nil : $0 } ?? "job-" + Gateway.randomID(12)
+        return Gateway.ok(try createJob(job, id: id, account).json)
+    }
+
+    static func randomID(_ n: Int) -> String {
         let letters = Array("abcdefghijklmnopqrstuvwxyz0123456789")
-        func random(_ n: Int) -> String { String((0..<n).map { _ in letters.randomElement()! }) }
-        let id = request.queryValue("batchInferenceJobId").flatMap { $0.isEmpty ? nil : $0 } ?? "job-" + random(12)
+        return String((0..<n).map { _ in letters.randomElement()! })
+    }
+
+    /// Creates and queues a job from the fields a client wrote (also the OpenAI Batch API's create).
+    func createJob(_ written: BatchInferenceJob, id: String, _ account: String) throws -> BatchInferenceJob {
+        var job = written
+        let random = Gateway.randomID
         if let problem = ResourceID.problem(id) { throw GatewayError(.invalidArgument, "invalid batchInferenceJobId \"\(id)\": \(problem)") }
         let name = ResourceName(account: account, kind: .batchInferenceJob, id: id)
 
@@ -144,7 +154,7 @@ extension Gateway {
             try store.saveJob(job, account, id)
         }
         scheduler.enqueue(account: account, id: id)
-        return Gateway.ok(job.json)
+        return job
     }
 
     func deleteJob(_ account: String, _ id: String) throws -> HTTPResponse {
