@@ -125,7 +125,7 @@ final class OpenAIAPITests: XCTestCase {
         // The Fireworks routes keep their own answers.
         let (fireworks, answer) = try send(g, "GET", "/v1/accounts/local/datasets", headers: ["Authorization": "Bearer sk-wrong"])
         XCTAssertEqual(fireworks, 403)
-        XCTAssertEqual(answer["code"], .int(7))
+        XCTAssertEqual(answer["error"]?["code"], .string("UNAUTHORIZED"), "Fireworks' front-door envelope (issue 12)")
     }
 
     // MARK: files
@@ -239,6 +239,7 @@ final class OpenAIAPITests: XCTestCase {
             p.successfullyProcessedRequests = 1
             p.failedRequests = 1
             j.jobProgress = p
+            j.lifecycle = j.lifecycle ?? JobLifecycle()
             j.lifecycle?.endTime = Timestamp.now()
         }
         XCTAssertEqual(g.store.dataset("local", output)?.state, DatasetState.uploading)

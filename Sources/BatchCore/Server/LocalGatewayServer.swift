@@ -22,6 +22,12 @@ public struct ServerOptions: Sendable {
     public var minJobDuration: Double = 12 * 3600
     public var injectedFault: (status: Int, count: Int)?
     public var quiet = false
+    /// `--public-url`: the base of every absolute URL the gateway mints (signed upload and download URLs), for a
+    /// gateway behind a TLS-terminating proxy; nil means the listen address. Never taken from `Host`.
+    public var publicURL: String?
+    /// `--created-by`: the identity recorded as `createdBy` on what this gateway creates; nil means
+    /// `<account>@localhost`.
+    public var createdBy: String?
     /// Sent to inference servers: `batchctl/<version> (<os>; <arch>)`.
     public var userAgent = HTTPClientConfiguration.userAgent(version: "dev")
     /// `Server:` of every answer, `batchctl/<version>`: how `--local` knows it found a batchctl gateway.
@@ -67,6 +73,12 @@ public final class LocalGatewayServer: @unchecked Sendable {
             throw ServerStartError(description: "invalid --openai-account \"\(options.openAIAccount)\": \(problem)", isUsage: true)
         }
         guard options.concurrency >= 1 else { throw ServerStartError(description: "--concurrency must be at least 1", isUsage: true) }
+        if let url = options.publicURL, case let .failure(problem) = PublicBase.parse(url) {
+            throw ServerStartError(description: "invalid --public-url '\(url)': \(problem)", isUsage: true)
+        }
+        if let identity = options.createdBy, identity.isEmpty || identity.utf8.contains(where: { $0 < 0x20 }) {
+            throw ServerStartError(description: "invalid --created-by '\(identity)': expected an identity such as alice@example.com", isUsage: true)
+        }
         self.options = options
         do {
             try FileManager.default.createDirectory(atPath: options.dataDir, withIntermediateDirectories: true)
@@ -103,6 +115,8 @@ public final class LocalGatewayServer: @unchecked Sendable {
         config.openAIAccount = options.openAIAccount
         config.minJobDuration = options.minJobDuration
         config.injectedFault = options.injectedFault
+        config.publicURL = options.publicURL
+        config.createdBy = options.createdBy ?? "\(options.account)@localhost"
         do { gateway = try Gateway(config: config, store: store, scheduler: scheduler) } catch {
             throw ServerStartError(description: "cannot prepare the data dir: \(error)", isUsage: false)
         }
@@ -124,6 +138,10 @@ public final class LocalGatewayServer: @unchecked Sendable {
             throw ServerStartError(description: "\(error)", isUsage: false)
         }
         http = server
+        gateway.mintedBase.setListenAddress("\(address)")
+        if options.publicURL == nil, options.host == "0.0.0.0" || options.host == "::" {
+            LocalGatewayServer.logLine("warning: signed URLs point at \(address), which other machines cannot reach; pass --public-url")
+        }
         scheduler.start()
         return "http://\(address)"
     }

@@ -41,6 +41,8 @@ enum ServerCommands {
         if let t = args.requestTimeout { o.requestTimeout = DurationText.seconds(t) }
         if let t = args.minJobDuration { o.minJobDuration = DurationText.seconds(t) }
         o.injectedFault = args.injectedFault
+        o.publicURL = args.publicURL
+        o.createdBy = args.createdBy
         o.quiet = c.global.quiet
         return o
     }

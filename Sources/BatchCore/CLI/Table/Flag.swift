@@ -79,6 +79,8 @@ public enum Flag: String, CaseIterable, Sendable {
     case modelMap = "model-map"
     case concurrency
     case requestTimeout = "request-timeout"
+    case publicURL = "public-url"
+    case createdBy = "created-by"
     case minJobDuration = "min-job-duration"
     case failRequests = "fail-requests"
     case openAIAccount = "openai-account"

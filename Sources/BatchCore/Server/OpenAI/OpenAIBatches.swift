@@ -129,7 +129,7 @@ extension Gateway {
         job.name = ResourceName(account: account, kind: .batchInferenceJob, id: id).description
         job.createTime = Timestamp.string(from: now)
         job.updateTime = job.createTime
-        job.createdBy = config.defaultAccount
+        job.createdBy = config.createdBy
         job.state = JobState.failed
         let problem = report.firstProblem ?? Problem(line: 1, reason: "invalid input")
         job.status = ResourceStatus(code: StatusCode.invalidArgument.name,

@@ -64,7 +64,8 @@ extension Gateway {
         d.displayName = shown.isEmpty ? diskName : shown
         d.createTime = now
         d.updateTime = now
-        d.createdBy = config.defaultAccount
+        d.createdBy = config.createdBy
+        d.encryptionState = Dataset.encryptionPlaintext
         d.state = DatasetState.ready
         d.exampleCount = Int64(rows)
         d.format = .chat

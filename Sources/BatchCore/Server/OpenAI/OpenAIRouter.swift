@@ -48,7 +48,9 @@ extension Gateway {
     /// Every OpenAI API request: key, injected faults, route, handler; any failure in OpenAI's error shape.
     func serveOpenAI(_ request: HTTPRequest) -> HTTPResponse {
         do {
-            do { try authenticator.check(request) } catch let e as GatewayError { throw OpenAIError.authentication(e) }
+            do { try authenticator.check(request) } catch let e as GatewayError { throw OpenAIError.authentication(e) } catch is InvalidAPIKey {
+                throw OpenAIError.authentication(GatewayError(.permissionDenied, InvalidAPIKey.message))
+            }
             try faults.fireIfDue()
             let account = config.openAIAccount
             switch try OpenAIRouter.route(request) {
