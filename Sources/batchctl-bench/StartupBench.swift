@@ -9,11 +9,6 @@ func medianLaunchMilliseconds(_ program: String, _ args: [String], runs: Int, en
     median(launchMilliseconds(program, args, runs: runs, environment: environment))
 }
 
-func median(_ values: [Double]) -> Double {
-    guard !values.isEmpty else { return .nan }
-    return values.sorted()[values.count / 2]
-}
-
 /// The median launch time of each of `commands`, measured in ten alternating rounds, so that a change of the
 /// machine's load during the run falls on all of them alike.
 func interleavedMedians(_ commands: [(program: String, args: [String])], runs: Int, environment: [String: String]? = nil) -> [Double] {
