@@ -89,6 +89,7 @@ deb: build
 	    packaging/deb/changelog.in | gzip -9n > $(DEB_ROOT)/usr/share/doc/batchctl/changelog.gz
 	chmod 644 $(DEB_ROOT)/usr/share/doc/batchctl/changelog.gz
 	install -m 755 packaging/deb/prerm $(DEB_ROOT)/DEBIAN/prerm
+	cd $(DEB_ROOT) && find usr -type f | LC_ALL=C sort | xargs md5sum > DEBIAN/md5sums
 	glibc=$$(objdump -T $(DEB_ROOT)/usr/bin/batchctl | sed -n 's/.*GLIBC_\([0-9][0-9.]*\).*/\1/p' | sort -V | tail -n 1); \
 	size=$$(du -k -s --apparent-size $(DEB_ROOT)/usr | cut -f1); \
 	sed -e 's/@VERSION@/$(VERSION)/' -e 's/@ARCH@/$(DEB_ARCH)/' -e 's/@MAINTAINER@/$(MAINTAINER)/' \

@@ -55,11 +55,12 @@ let package = Package(
 // the binary, so it runs on any glibc Linux without the toolchain; libcurl stays a dlopen at run time. What
 // `swift build --static-swift-stdlib` does, but in the manifest, so that `make`, `swift build -c release` and
 // `swift run -c release` build the same thing once: -static-stdlib when compiling (it picks the static
-// Foundation modules, whose link entries name the static libraries) and when linking each executable.
+// Foundation modules, whose link entries name the static libraries) and when linking each executable, with
+// every symbol bound at load time so the relocations can be read-only (full RELRO, as Debian hardens).
 let staticStdlib = BuildSettingCondition.when(platforms: [.linux], configuration: .release)
 for target in package.targets where target.type != .test && !["CCurl", "CBuildStamp"].contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-static-stdlib"], staticStdlib)]
     if target.type == .executable {
-        target.linkerSettings = (target.linkerSettings ?? []) + [.unsafeFlags(["-static-stdlib"], staticStdlib)]
+        target.linkerSettings = (target.linkerSettings ?? []) + [.unsafeFlags(["-static-stdlib", "-Xlinker", "-z", "-Xlinker", "now"], staticStdlib)]
     }
 }

@@ -38,6 +38,15 @@ if ldd "$binary" | grep -E 'libswift|libFoundation|lib_Foundation|libdispatch|li
 fi
 echo "   $(stat -c %s "$binary") bytes built, $(stat -c %s "$prefix/bin/batchctl") bytes installed (stripped)"
 
+# Where a private mount namespace is allowed (root, most CI machines), hide the toolchain and run the binary:
+# it must not need anything from /opt/swift.
+toolchain=$(dirname "$(dirname "$(dirname "$(command -v swift)")")")
+if unshare -m sh -c "mount -t tmpfs none '$toolchain'" 2>/dev/null; then
+    step "the release binary with the toolchain ($toolchain) hidden"
+    unshare -m sh -c "mount -t tmpfs none '$toolchain' && '$root/$binary' dataset validate '$root/examples/chat.jsonl' -q" \
+        || fail "the release binary needs the toolchain at run time"
+fi
+
 step "the installed binary"
 installed="$prefix/bin/batchctl"
 out=$("$installed" --version)
@@ -116,9 +125,11 @@ readelf -d .build/deb/root/usr/bin/batchctl | grep -q -E 'RPATH|RUNPATH' && fail
 
 step "lintian"
 if command -v lintian >/dev/null; then
-    # --fail-on error: warnings and notes are printed (and explained in README.md), errors fail.
-    lintian --fail-on error --info "$deb" 2>&1 | grep -v "^N: " | sed 's/^/   /' || true
-    lintian --fail-on error "$deb" > /dev/null 2>&1 || fail "lintian reports an error: $(lintian "$deb" 2>&1 | grep '^E:')"
+    # Errors fail; what remains at lower levels is printed, and explained in README.md.
+    status=0
+    lintian --fail-on error --info "$deb" > "$tmp/lintian" 2>&1 || status=$?
+    grep -v -e "^N: " -e "running with root privileges" "$tmp/lintian" | sed 's/^/   /' || true
+    [ $status = 0 ] || fail "lintian reports an error"
 else
     [ "${CI:-}" = true ] && fail "lintian is not installed (Debian package lintian); .ci/run installs it"
     echo "   (lintian not installed: skipped)"
