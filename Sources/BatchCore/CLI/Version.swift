@@ -1,4 +1,5 @@
 // Version and build information: the version line, and `batchctl version -o json`.
+import BatchAPI
 import BatchHTTP
 import BatchJSONL
 
@@ -81,4 +82,7 @@ public enum BuildInfo {
         if !https.available { members.append(("httpsUnavailableReason", .string(https.reason))) }
         return .object(members)
     }
+
+    /// `Server:` of every answer of the local gateway.
+    public static var serverHeader: String { BatchctlHeaders.serverPrefix + version }
 }

@@ -6,11 +6,7 @@ import BatchHTTP
 enum MiscCommands {
     /// The version line; `-o json` (and `jsonl`, on one line) the build's facts as one object.
     static func version(_ c: Context) throws {
-        switch c.format {
-        case .json?: c.streams.print(BuildInfo.json(c.stamp, https: HTTPClient.httpsAvailability).prettyText)
-        case .jsonl?: c.streams.print(BuildInfo.json(c.stamp, https: HTTPClient.httpsAvailability).compactText)
-        default: c.streams.print(BuildInfo.line(c.stamp))
-        }
+        c.output(BuildInfo.json(c.stamp, https: HTTPClient.httpsAvailability), text: BuildInfo.line(c.stamp))
     }
 
     static func help(_ c: Context) throws {
