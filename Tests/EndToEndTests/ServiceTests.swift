@@ -61,15 +61,17 @@ final class ServiceTests: XCTestCase {
         XCTAssertTrue(fields.contains("READY=1"), ready)
         XCTAssertTrue(fields.contains("STATUS=listening on http://127.0.0.1:\(port)"), ready)
 
+        // At once: systemd may stop the unit the moment it is ready, and the server must catch that SIGTERM.
         process.terminate()
-        XCTAssertEqual(notify.receive(timeout: 60), "STOPPING=1")
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0)
+        XCTAssertEqual(notify.receive(timeout: 60), "STOPPING=1", "SIGTERM right after READY=1 was not caught")
+        XCTAssertTrue(Harness.wait(timeout: 60) { !process.isRunning }, "the server did not stop on SIGTERM")
+        if !process.isRunning { XCTAssertEqual(process.terminationStatus, 0, "killed by the signal instead of stopping") }
     }
 
-    func testServerNotifiesReadinessOnASocketPath() throws { try checkReadiness(abstract: false) }
+    // A few rounds each: a SIGTERM lost in the moment after READY=1 shows only sometimes.
+    func testServerNotifiesReadinessOnASocketPath() throws { for _ in 0..<5 { try checkReadiness(abstract: false) } }
 
-    func testServerNotifiesReadinessOnAnAbstractSocket() throws { try checkReadiness(abstract: true) }
+    func testServerNotifiesReadinessOnAnAbstractSocket() throws { for _ in 0..<5 { try checkReadiness(abstract: true) } }
 
     func testWithoutANotifySocketNothingIsSent() {
         XCTAssertFalse(ServiceNotification.notify("READY=1", environment: [:]))
