@@ -38,16 +38,17 @@ public enum Batchctl {
     public static func isImplemented(_ id: String) -> Bool { implementations[id] != nil }
 
     /// Runs one command line and returns the exit status. Nothing here calls exit(): main.swift does.
-    public static func run(arguments: [String], environment: [String: String], streams: IOStreams) -> Int32 {
+    public static func run(arguments: [String], environment: [String: String], streams: IOStreams,
+                           stamp: BuildStamp = BuildStamp()) -> Int32 {
         do {
             let invocation = try Parser.parse(arguments)
-            let context = Context(invocation: invocation, streams: streams, environment: environment)
+            let context = Context(invocation: invocation, streams: streams, environment: environment, stamp: stamp)
             if let topic = invocation.helpTopic {
                 streams.print(Help.text(for: topic), terminator: "")
                 return ExitStatus.success
             }
             if context.global.version {
-                streams.print(BuildInfo.line)
+                try MiscCommands.version(context)
                 return ExitStatus.success
             }
             if let format = context.format, !invocation.command.formats.contains(format) {

@@ -90,7 +90,12 @@ enum ServerCommands {
         try? pid.write(o.dataDir)
         c.streams.error("batchctl server: listening on \(url) (data dir \(o.dataDir), backend \(o.backend)\(o.apiKey == nil ? "" : ", API key required"))")
         Interrupt.disable()
-        let signal = HTTPServer.waitForSignal()
+        // Under systemd (Type=notify) the unit is "started" only now that the port accepts connections and a
+        // SIGTERM would stop the server gracefully.
+        let signal = HTTPServer.waitForSignal(watching: {
+            ServiceNotification.notify("READY=1\nSTATUS=listening on \(url)", environment: c.environment)
+        })
+        ServiceNotification.notify("STOPPING=1", environment: c.environment)
         c.streams.error("batchctl server: signal \(signal): finishing requests in flight and checkpointing jobs")
         server.stop()
         if PidFile.read(o.dataDir)?.pid == getpid() { unlink(PidFile.path(o.dataDir)) }
