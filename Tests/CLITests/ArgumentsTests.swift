@@ -83,23 +83,28 @@ final class ArgumentsTests: XCTestCase {
         XCTAssertEqual(server.apiKey, "server-key")
         XCTAssertEqual(server.accountID, "acct")
 
+        // The global --timeout is per request everywhere; how long to wait is --wait-timeout (#13).
         flags = FlagReader(try Parser.parse(["bij", "wait", "j", "--timeout", "2h"]))
         global = GlobalArguments(flags)
-        XCTAssertNil(global.timeout, "bij wait --timeout is how long to wait, not the per-request timeout")
-        let wait = JobWaitArguments(FlagReader(try Parser.parse(["bij", "wait", "j", "--timeout", "2h"])))
-        XCTAssertEqual(wait.timeout, .seconds(7200))
+        XCTAssertEqual(global.timeout, .seconds(7200), "bij wait --timeout is the per-request timeout, as everywhere")
+        var wait = JobWaitArguments(FlagReader(try Parser.parse(["bij", "wait", "j", "--timeout", "2h"])))
+        XCTAssertNil(wait.follow.waitTimeout)
+        wait = JobWaitArguments(FlagReader(try Parser.parse(["bij", "wait", "j", "--wait-timeout", "2h"])))
+        XCTAssertEqual(wait.follow.waitTimeout, .seconds(7200))
+        XCTAssertEqual(wait.follow.progressInterval, .seconds(30))
+        XCTAssertFalse(wait.follow.failOnRowErrors)
         XCTAssertEqual(wait.interval, .seconds(5))
     }
 
     func testTypedValues() throws {
         let job = try JobCreateArguments(FlagReader(try Parser.parse([
-            "bij", "create", "-m", "m", "-d", "ds", "--max-tokens", "12", "--temperature", "-0.5", "--top-k", "3",
+            "bij", "create", "-m", "m", "-d", "ds", "--max-tokens", "12", "--temperature", "0.5", "--top-k", "3",
             "--extra-body", #"{"stop":[]}"#, "--max-job-duration", "1h30m", "--wait", "--download", "out",
         ])))
         XCTAssertEqual(job.model, "m")
         XCTAssertEqual(job.inputDatasetID, "ds")
         XCTAssertEqual(job.maxTokens, 12)
-        XCTAssertEqual(job.temperature, -0.5)
+        XCTAssertEqual(job.temperature, 0.5)
         XCTAssertEqual(job.topK, 3)
         XCTAssertNil(job.topP)
         XCTAssertEqual(job.extraBody?.compactText, #"{"stop":[]}"#)
@@ -111,18 +116,41 @@ final class ArgumentsTests: XCTestCase {
             XCTAssertEqual($0 as? CLIError, .usage("invalid value '4294967296' for --max-tokens: expected a non-negative 32-bit integer",
                                                    command: "batch-inference-job create"))
         }
+        // Zero is a value like any other: kept, never confused with "not given".
+        let greedy = try JobCreateArguments(FlagReader(try Parser.parse(["bij", "create", "-m", "m", "-d", "ds", "--temperature", "0",
+                                                                         "--top-k", "0", "--max-tokens", "0", "--top-p", "0"])))
+        XCTAssertEqual(greedy.temperature, 0)
+        XCTAssertEqual(greedy.topK, 0)
+        XCTAssertEqual(greedy.maxTokens, 0)
+        XCTAssertEqual(greedy.topP, 0)
+        XCTAssertNil(greedy.n)
+        // Ranges: temperature 0..2, top-p 0..1, counts >= 0, n >= 1.
+        for (flag, value, expected) in [("--temperature", "-0.5", "a number from 0 to 2"), ("--temperature", "2.5", "a number from 0 to 2"),
+                                        ("--top-p", "1.01", "a number from 0 to 1"), ("--top-p", "-1", "a number from 0 to 1"),
+                                        ("--top-k", "-1", "a non-negative 32-bit integer"), ("--max-tokens", "-3", "a non-negative 32-bit integer"),
+                                        ("--n", "0", "a 32-bit integer of at least 1")] {
+            XCTAssertThrowsError(try JobCreateArguments(FlagReader(try Parser.parse(["bij", "create", "-m", "m", "-d", "ds", flag, value]))), flag) {
+                XCTAssertEqual(($0 as? CLIError).map { "\($0)" }?.contains(expected), true, "\(flag) \(value): \($0)")
+            }
+        }
+        XCTAssertEqual(try JobCreateArguments(FlagReader(try Parser.parse(["bij", "create", "-m", "m", "-d", "ds", "--temperature", "2",
+                                                                           "--top-p", "1", "--n", "1"]))).n, 1, "the bounds are allowed")
+
         XCTAssertThrowsError(try JobCreateArguments(FlagReader(try Parser.parse(["bij", "create", "-m", "m", "-d", "ds", "--download", "out"])))) {
             XCTAssertEqual($0 as? CLIError, .usage("--download needs --wait", command: "batch-inference-job create"))
         }
 
-        let dataset = DatasetCreateArguments(FlagReader(try Parser.parse(["dataset", "create", "d", "--format", "COMPLETION", "--no-validate"])))
+        let dataset = try DatasetCreateArguments(FlagReader(try Parser.parse(["dataset", "create", "d", "--format", "COMPLETION", "--no-validate"])))
         XCTAssertEqual(dataset.format, .completion)
         XCTAssertEqual(dataset.format?.wireName, "COMPLETION")
         XCTAssertFalse(dataset.validate)
 
-        let list = try ListArguments(FlagReader(try Parser.parse(["dataset", "list", "--no-paginate", "--limit", "5"])))
-        XCTAssertFalse(list.paginate)
+        // firectl: --no-paginate lists everything (as listing does anyway); only --page-token asks for one page.
+        var list = try ListArguments(FlagReader(try Parser.parse(["dataset", "list", "--no-paginate", "--limit", "5"])))
+        XCTAssertFalse(list.onePage)
         XCTAssertEqual(list.limit, 5)
+        list = try ListArguments(FlagReader(try Parser.parse(["dataset", "list", "--page-token", "abc"])))
+        XCTAssertTrue(list.onePage)
         XCTAssertThrowsError(try ListArguments(FlagReader(try Parser.parse(["dataset", "list", "--limit", "0"]))))
     }
 

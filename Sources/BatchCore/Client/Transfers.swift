@@ -32,16 +32,18 @@ extension GatewayClient {
         let url = options.baseURL + Endpoints.uploadPath(dataset)
         let boundary = "batchctl-" + UUID().uuidString
         let size = try fileSize(filePath)
-        if options.dryRun {
-            printDryRun(method: "POST", url: url, headers: [("Content-Type", "multipart/form-data; boundary=\(boundary)")],
-                        body: "<multipart body: field \"file\", filename \"\(fileName)\", \(size) bytes from \(filePath)>")
-            return nil
-        }
         let safeName = fileName.replacingOccurrences(of: "\"", with: "_").replacingOccurrences(of: "\r", with: "_")
             .replacingOccurrences(of: "\n", with: "_")
         let head = "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(safeName)\"\r\n"
             + "Content-Type: application/octet-stream\r\n\r\n"
         let tail = "\r\n--\(boundary)--\r\n"
+        if options.dryRun {
+            printDryRun(method: "POST", url: url, headers: [("Content-Type", "multipart/form-data; boundary=\(boundary)"), ("Accept", "application/json")],
+                        contentLength: Int64(head.utf8.count + tail.utf8.count) + size,
+                        body: head.replacingOccurrences(of: "\r\n", with: "\n") + "<\(size) bytes of \(filePath)>" + tail.replacingOccurrences(of: "\r\n", with: "\n"),
+                        sendsCredentials: true)
+            return nil
+        }
         var headers: HTTPHeaders = ["Content-Type": "multipart/form-data; boundary=\(boundary)", "Accept": "application/json"]
         if let key = options.apiKey { headers["Authorization"] = "Bearer \(key)" }
         let request = HTTPClientRequest(.post, url, headers: headers,
@@ -57,7 +59,9 @@ extension GatewayClient {
         let size = try fileSize(filePath)
         let headers: HTTPHeaders = ["Content-Type": "application/octet-stream", "X-Goog-Content-Length-Range": "\(size),\(size)"]
         if options.dryRun {
-            printDryRun(method: "PUT", url: url, headers: headers.map { ($0.name, $0.value) }, body: "<\(size) bytes from \(filePath)>")
+            // A signed URL carries its own credential: the API key never goes to the storage host.
+            printDryRun(method: "PUT", url: url, headers: headers.map { ($0.name, $0.value) }, contentLength: size,
+                        body: "<\(size) bytes of \(filePath)>", sendsCredentials: false)
             return
         }
         let request = HTTPClientRequest(.put, url, headers: headers, body: [.file(path: filePath, length: size)], followRedirects: false)
@@ -67,8 +71,9 @@ extension GatewayClient {
 
     /// Streams `url` into `temporaryPath` (created, truncated), following redirects and retrying transient
     /// failures from the start. Returns the byte count; throws GatewayError with the HTTP status for an error
-    /// answer (403/404 from an expired URL included).
-    public func download(_ url: String, to temporaryPath: String, progress: @escaping TransferProgress) throws -> Int64 {
+    /// answer (403/404 from an expired URL included). `sync: false` skips the fsync, for scratch copies that
+    /// are read once and removed (`bij results`).
+    public func download(_ url: String, to temporaryPath: String, progress: @escaping TransferProgress, sync: Bool = true) throws -> Int64 {
         let fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw ClientError(FileMessages.describe(FileError("create", temporaryPath, errno: errno))) }
         defer { close(fd) }
@@ -79,7 +84,7 @@ extension GatewayClient {
             }
         })
         guard (200..<300).contains(result.status) else { throw GatewayError(httpStatus: result.status, body: result.body) }
-        guard fsync(fd) == 0 else { throw ClientError(FileMessages.describe(FileError("fsync", temporaryPath, errno: errno))) }
+        guard !sync || fsync(fd) == 0 else { throw ClientError(FileMessages.describe(FileError("fsync", temporaryPath, errno: errno))) }
         return result.streamedBytes
     }
 

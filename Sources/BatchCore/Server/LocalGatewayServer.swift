@@ -11,6 +11,8 @@ public struct ServerOptions: Sendable {
     public var dataDir: String
     public var apiKey: String?
     public var account = "local"
+    /// The account the OpenAI Batch API (`/v1/files`, `/v1/batches`) reads and writes.
+    public var openAIAccount = "local"
     /// nil: `openai` when an `--inference-url` is given, else `echo`.
     public var backend: Backend?
     /// `--inference-url` values, each `URL[,key=KEY][,key-env=VAR][,concurrency=N][,fixed][,model-map=FROM=TO]...`
@@ -28,8 +30,16 @@ public struct ServerOptions: Sendable {
     public var minJobDuration: Double = 12 * 3600
     public var injectedFault: (status: Int, count: Int)?
     public var quiet = false
+    /// `--public-url`: the base of every absolute URL the gateway mints (signed upload and download URLs), for a
+    /// gateway behind a TLS-terminating proxy; nil means the listen address. Never taken from `Host`.
+    public var publicURL: String?
+    /// `--created-by`: the identity recorded as `createdBy` on what this gateway creates; nil means
+    /// `<account>@localhost`.
+    public var createdBy: String?
     /// Sent to inference servers: `batchctl/<version> (<os>; <arch>)`.
     public var userAgent = HTTPClientConfiguration.userAgent(version: "dev")
+    /// `Server:` of every answer, `batchctl/<version>`: how `--local` knows it found a batchctl gateway.
+    public var serverName = "batchctl/dev"
 
     public init(dataDir: String) { self.dataDir = dataDir }
 
@@ -118,7 +128,16 @@ public final class LocalGatewayServer: @unchecked Sendable {
         if let problem = ResourceID.accountProblem(options.account) {
             throw ServerStartError(description: "invalid --account-id \"\(options.account)\": \(problem)", isUsage: true)
         }
+        if let problem = ResourceID.accountProblem(options.openAIAccount) {
+            throw ServerStartError(description: "invalid --openai-account \"\(options.openAIAccount)\": \(problem)", isUsage: true)
+        }
         guard options.concurrency >= 1 else { throw ServerStartError(description: "--concurrency must be at least 1", isUsage: true) }
+        if let url = options.publicURL, case let .failure(problem) = PublicBase.parse(url) {
+            throw ServerStartError(description: "invalid --public-url '\(url)': \(problem)", isUsage: true)
+        }
+        if let identity = options.createdBy, identity.isEmpty || identity.utf8.contains(where: { $0 < 0x20 }) {
+            throw ServerStartError(description: "invalid --created-by '\(identity)': expected an identity such as alice@example.com", isUsage: true)
+        }
         self.options = options
         do {
             try FileManager.default.createDirectory(atPath: options.dataDir, withIntermediateDirectories: true)
@@ -137,8 +156,11 @@ public final class LocalGatewayServer: @unchecked Sendable {
         var config = GatewayConfiguration(dataDir: options.dataDir)
         config.apiKey = options.apiKey
         config.defaultAccount = options.account
+        config.openAIAccount = options.openAIAccount
         config.minJobDuration = options.minJobDuration
         config.injectedFault = options.injectedFault
+        config.publicURL = options.publicURL
+        config.createdBy = options.createdBy ?? "\(options.account)@localhost"
         do { gateway = try Gateway(config: config, store: store, scheduler: scheduler) } catch {
             throw ServerStartError(description: "cannot prepare the data dir: \(error)", isUsage: false)
         }
@@ -188,6 +210,7 @@ public final class LocalGatewayServer: @unchecked Sendable {
     /// Binds, starts the job workers, and returns the address it listens on.
     public func start() throws -> String {
         var configuration = HTTPServer.Configuration(host: options.host, port: options.port)
+        configuration.serverName = options.serverName
         if !options.quiet { configuration.log = { LocalGatewayServer.logLine($0) } }
         let gateway = self.gateway
         let server = HTTPServer(configuration: configuration) { request in gateway.handle(request) }
@@ -196,6 +219,10 @@ public final class LocalGatewayServer: @unchecked Sendable {
             throw ServerStartError(description: "\(error)", isUsage: false)
         }
         http = server
+        gateway.mintedBase.setListenAddress("\(address)")
+        if options.publicURL == nil, options.host == "0.0.0.0" || options.host == "::" {
+            LocalGatewayServer.logLine("warning: signed URLs point at \(address), which other machines cannot reach; pass --public-url")
+        }
         scheduler.start()
         return "http://\(address)"
     }

@@ -4,6 +4,7 @@
 // to check that each reads only flags of its own scope, each as the kind the table declares, and every flag
 // the command declares.
 import BatchAPI
+import BatchClient
 import BatchJSONL
 import BatchServer
 
@@ -156,7 +157,7 @@ protocol CommandArguments: Sendable {
 // MARK: global flags
 
 /// The global flags. One a command redeclares means the command's own thing and reads as nil here
-/// (`server --api-key`, `bij wait --timeout`).
+/// (`server --api-key`).
 public struct GlobalArguments: Sendable {
     public var accountID: String?
     public var apiKey: String?
@@ -197,18 +198,49 @@ struct DatasetCreateArguments: CommandArguments {
     /// Nil: detected from the file.
     var format: DatasetFileFormat?
     var validate: Bool
+    /// A file in storage that Fireworks reads itself, instead of FILE.
+    var externalURL: String?
 
-    init(_ flags: FlagReader) {
+    init(_ flags: FlagReader) throws {
         displayName = flags.string(.displayName)
         format = flags.choice(.format, as: DatasetFileFormat.self)
         validate = !flags.has(.noValidate)
+        externalURL = flags.string(.externalURL)
+        if let url = externalURL, url.isEmpty {
+            throw CLIError.usage("--external-url needs a URL such as gs://bucket/file.jsonl", command: flags.commandPath)
+        }
+        if externalURL != nil, flags.invocation.positional(1) != nil {
+            throw CLIError.usage("give FILE or --external-url, not both", command: flags.commandPath)
+        }
     }
 }
 
 struct DatasetUploadArguments: CommandArguments {
     var validate: Bool
+    /// Replace the file of a READY dataset.
+    var force: Bool
 
-    init(_ flags: FlagReader) { validate = !flags.has(.noValidate) }
+    init(_ flags: FlagReader) {
+        validate = !flags.has(.noValidate)
+        force = flags.has(.force)
+    }
+}
+
+struct DatasetUpdateArguments: CommandArguments {
+    var displayName: String
+
+    init(_ flags: FlagReader) throws {
+        let name = flags.string(.displayName)
+        guard let name else { throw CLIError.usage("nothing to update: give --display-name NAME", command: flags.commandPath) }
+        displayName = name
+    }
+}
+
+struct DatasetValidateArguments: CommandArguments {
+    /// Nil: detected from the file.
+    var format: DatasetFileFormat?
+
+    init(_ flags: FlagReader) { format = flags.choice(.format, as: DatasetFileFormat.self) }
 }
 
 struct DatasetDownloadArguments: CommandArguments {
@@ -221,22 +253,48 @@ struct DatasetDownloadArguments: CommandArguments {
     }
 }
 
-/// `dataset list` and `bij list`.
+struct DatasetSplitArguments: CommandArguments {
+    /// Fireworks' input limit, 1 GB.
+    static let defaultMaxBytes = 1_000_000_000
+    var maxBytes: Int
+    var rows: Int?
+    /// Nil: beside the file.
+    var outputDir: String?
+
+    init(_ flags: FlagReader) throws {
+        let size = flags.string(.maxBytes)
+        rows = flags.integer(.rows)
+        outputDir = flags.string(.outputDir)
+        maxBytes = Self.defaultMaxBytes
+        if let size {
+            guard let n = ByteSize.parse(size) else {
+                throw CLIError.usage("invalid value '\(size)' for --max-bytes: expected a size like 500MB, 1GB or 2GiB", command: flags.commandPath)
+            }
+            maxBytes = n
+        }
+        if let rows, rows < 1 { throw CLIError.usage("--rows must be at least 1", command: flags.commandPath) }
+    }
+}
+
+/// `dataset list` and `bij list`, as firectl lists: every item by default and with --no-paginate, one page
+/// only when --page-token names it.
 struct ListArguments: CommandArguments {
     var filter: String?
     var orderBy: String?
     var pageSize: Int?
     var pageToken: String?
-    /// False with --no-paginate: one page only.
-    var paginate: Bool
     var limit: Int?
+
+    /// Only the page at --page-token.
+    var onePage: Bool { pageToken != nil }
 
     init(_ flags: FlagReader) throws {
         filter = flags.string(.filter)
         orderBy = flags.string(.orderBy)
         pageSize = flags.integer(.pageSize)
         pageToken = flags.string(.pageToken)
-        paginate = !flags.has(.noPaginate)
+        // firectl's "list all resources without pagination": what listing does anyway, so it changes nothing.
+        _ = flags.has(.noPaginate)
         limit = flags.integer(.limit)
         if let limit, limit < 1 { throw CLIError.usage("--limit must be at least 1", command: flags.commandPath) }
         if let pageSize, pageSize < 1 { throw CLIError.usage("--page-size must be at least 1", command: flags.commandPath) }
@@ -246,8 +304,43 @@ struct ListArguments: CommandArguments {
 /// `dataset delete` and `bij delete`.
 struct DeleteArguments: CommandArguments {
     var wait: Bool
+    /// How long --wait waits (firectl's default: 30 minutes).
+    var waitTimeout: Duration
 
-    init(_ flags: FlagReader) { wait = flags.has(.wait) }
+    init(_ flags: FlagReader) throws {
+        wait = flags.has(.wait)
+        let timeout = flags.duration(.waitTimeout)
+        waitTimeout = timeout ?? .seconds(30 * 60)
+        if timeout != nil, !wait { throw CLIError.usage("--wait-timeout needs --wait", command: flags.commandPath) }
+    }
+}
+
+/// The flags of every command that follows a job to its end: `wait`, `create --wait`, `get --watch`.
+struct FollowArguments: Sendable {
+    /// Nil: as long as it takes.
+    var waitTimeout: Duration?
+    /// Exit 10 when the job ended with failed rows.
+    var failOnRowErrors: Bool
+    /// Off a terminal, a progress line at least this often.
+    var progressInterval: Duration
+    /// Whether any of them was given (they need --wait or --watch where following is optional).
+    var given: [String]
+
+    init(_ flags: FlagReader) {
+        waitTimeout = flags.duration(.waitTimeout)
+        failOnRowErrors = flags.has(.failOnRowErrors)
+        let interval = flags.duration(.progressInterval)
+        progressInterval = interval ?? .seconds(30)
+        given = []
+        if waitTimeout != nil { given.append("--wait-timeout") }
+        if failOnRowErrors { given.append("--fail-on-row-errors") }
+        if interval != nil { given.append("--progress-interval") }
+    }
+
+    /// A usage error when a follow flag is given to a command that will not follow (`create` without --wait).
+    func requireFollowing(_ following: Bool, switchName: String, command: String) throws {
+        if !following, let first = given.first { throw CLIError.usage("\(first) needs \(switchName)", command: command) }
+    }
 }
 
 // MARK: batch inference jobs
@@ -271,6 +364,7 @@ struct JobCreateArguments: CommandArguments {
     var inputFile: String?
     var wait: Bool
     var download: String?
+    var follow: FollowArguments
 
     init(_ flags: FlagReader) throws {
         jobID = flags.string(.jobID)
@@ -291,18 +385,31 @@ struct JobCreateArguments: CommandArguments {
         inputFile = flags.string(.inputFile)
         wait = flags.has(.wait)
         download = flags.string(.download)
+        follow = FollowArguments(flags)
 
         let path = flags.commandPath
-        func int32(_ v: Int?, _ flag: Flag) throws -> Int32? {
+        try follow.requireFollowing(wait, switchName: "--wait", command: path)
+        func int32(_ v: Int?, _ flag: Flag, minimum: Int32 = 0) throws -> Int32? {
             guard let v else { return nil }
-            guard let n = Int32(exactly: v), n >= 0 else {
-                throw CLIError.usage("invalid value '\(v)' for --\(flag.rawValue): expected a non-negative 32-bit integer", command: path)
+            guard let n = Int32(exactly: v), n >= minimum else {
+                let range = minimum == 0 ? "a non-negative 32-bit integer" : "a 32-bit integer of at least \(minimum)"
+                throw CLIError.usage("invalid value '\(v)' for --\(flag.rawValue): expected \(range)", command: path)
             }
             return n
         }
         self.maxTokens = try int32(maxTokens, .maxTokens)
         self.topK = try int32(topK, .topK)
-        self.n = try int32(n, .n)
+        self.n = try int32(n, .n, minimum: 1)
+        // The ranges the models accept (the SDK documents temperature "typically between 0 and 2", top_p 0..1):
+        // refused here, before anything is created, rather than by each row failing at the inference server.
+        func unit(_ v: Double?, _ flag: Flag, _ upper: Double) throws {
+            guard let v else { return }
+            guard v.isFinite, v >= 0, v <= upper else {
+                throw CLIError.usage("invalid value '\(v)' for --\(flag.rawValue): expected a number from 0 to \(Int(upper))", command: path)
+            }
+        }
+        try unit(flags.number(.temperature), .temperature, 2)
+        try unit(flags.number(.topP), .topP, 1)
         if let jobID, let problem = ResourceID.problem(jobID) {
             throw CLIError.usage("invalid job id '\(jobID)': \(problem)", command: path)
         }
@@ -321,18 +428,55 @@ struct JobCreateArguments: CommandArguments {
 
 struct JobGetArguments: CommandArguments {
     var watch: Bool
+    var follow: FollowArguments
 
-    init(_ flags: FlagReader) { watch = flags.has(.watch) }
+    init(_ flags: FlagReader) throws {
+        watch = flags.has(.watch)
+        follow = FollowArguments(flags)
+        try follow.requireFollowing(watch, switchName: "--watch", command: flags.commandPath)
+    }
 }
 
 struct JobWaitArguments: CommandArguments {
-    /// Nil: wait as long as it takes.
-    var timeout: Duration?
     var interval: Duration
+    var follow: FollowArguments
 
     init(_ flags: FlagReader) {
-        timeout = flags.duration(.timeout)
         interval = flags.duration(.interval) ?? .seconds(5)
+        follow = FollowArguments(flags)
+    }
+}
+
+/// `bij results`.
+struct JobResultsArguments: CommandArguments {
+    /// Nil: every status.
+    var statuses: Set<ResultStatus>?
+    var withRequest: Bool
+    var content: Bool
+    var lineage: Bool
+    var follow: Bool
+    var failOnRowErrors: Bool
+
+    init(_ flags: FlagReader) throws {
+        let status = flags.string(.status)
+        withRequest = flags.has(.withRequest)
+        content = flags.has(.content)
+        lineage = !flags.has(.noLineage)
+        follow = flags.has(.follow)
+        failOnRowErrors = flags.has(.failOnRowErrors)
+        if let status {
+            var set = Set<ResultStatus>()
+            for word in status.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !word.isEmpty {
+                guard let s = ResultStatus(rawValue: word) else {
+                    throw CLIError.usage("invalid status '\(word)' for --status: expected succeeded, failed or missing (comma-separated)",
+                                         command: flags.commandPath)
+                }
+                set.insert(s)
+            }
+            if set.isEmpty { throw CLIError.usage("--status needs at least one of succeeded, failed, missing", command: flags.commandPath) }
+            statuses = set
+        }
+        if content, withRequest { throw CLIError.usage("--content prints only the answer text; it cannot add the request (drop --with-request)", command: flags.commandPath) }
     }
 }
 
@@ -345,6 +489,7 @@ struct ServerArguments: CommandArguments {
     /// The key clients must send.
     var apiKey: String?
     var accountID: String?
+    var openAIAccount: String?
     var backend: ServerOptions.Backend?
     var inferenceURLs: [String]
     var inferenceAPIKey: String?
@@ -355,6 +500,9 @@ struct ServerArguments: CommandArguments {
     var requestTimeout: Duration?
     var minJobDuration: Duration?
     var injectedFault: (status: Int, count: Int)?
+    /// `--public-url`: the base of the URLs the gateway mints.
+    var publicURL: String?
+    var createdBy: String?
     /// The server flags given, spelled out again for the detached `batchctl server` of `server start`.
     var spelledOut: [String]
 
@@ -363,6 +511,7 @@ struct ServerArguments: CommandArguments {
         dataDir = flags.string(.dataDir)
         apiKey = flags.string(.apiKey)
         accountID = flags.string(.accountID)
+        openAIAccount = flags.string(.openAIAccount)
         backend = flags.choice(.backend, as: ServerOptions.Backend.self)
         inferenceURLs = flags.list(.inferenceURL)
         inferenceAPIKey = flags.string(.inferenceAPIKey)
@@ -378,6 +527,8 @@ struct ServerArguments: CommandArguments {
         requestTimeout = flags.duration(.requestTimeout)
         minJobDuration = flags.duration(.minJobDuration)
         let fault = flags.string(.failRequests)
+        publicURL = flags.string(.publicURL)
+        createdBy = flags.string(.createdBy)
         spelledOut = flags.ownFlagsSpelledOut()
         if let fault {
             let parts = fault.split(separator: "x").compactMap { Int($0) }

@@ -33,6 +33,9 @@ public enum Flag: String, CaseIterable, Sendable {
     case format
     case noValidate = "no-validate"
     case wait
+    case waitTimeout = "wait-timeout"
+    case force
+    case externalURL = "external-url"
     case outputDir = "output-dir"
     case downloadLineage = "download-lineage"
 
@@ -55,6 +58,17 @@ public enum Flag: String, CaseIterable, Sendable {
     case download
     case watch
     case interval
+    case failOnRowErrors = "fail-on-row-errors"
+    case progressInterval = "progress-interval"
+
+    // results and split
+    case status
+    case withRequest = "with-request"
+    case content
+    case noLineage = "no-lineage"
+    case follow
+    case maxBytes = "max-bytes"
+    case rows
 
     // server
     case listen
@@ -67,6 +81,9 @@ public enum Flag: String, CaseIterable, Sendable {
     case fixedConcurrency = "fixed-concurrency"
     case maxResponseBytes = "max-response-bytes"
     case requestTimeout = "request-timeout"
+    case publicURL = "public-url"
+    case createdBy = "created-by"
     case minJobDuration = "min-job-duration"
     case failRequests = "fail-requests"
+    case openAIAccount = "openai-account"
 }

@@ -62,8 +62,10 @@ public struct PositionalSpec: Sendable {
     public var required: Bool
     public var doc: String
     public var completion: CompletionKind
-    public init(_ name: String, required: Bool = true, doc: String, completion: CompletionKind = .none) {
-        self.name = name; self.required = required; self.doc = doc; self.completion = completion
+    /// The last positional may take any number of words (`bij results JOB...`; its name carries the dots).
+    public var repeats: Bool
+    public init(_ name: String, required: Bool = true, doc: String, completion: CompletionKind = .none, repeats: Bool = false) {
+        self.name = name; self.required = required; self.doc = doc; self.completion = completion; self.repeats = repeats
     }
 }
 
@@ -80,13 +82,16 @@ public struct CommandSpec: Sendable {
     public var hidden: Bool
     /// Whether the command talks to a gateway (and so honours --dry-run, --server, --account-id ...).
     public var callsGateway: Bool
+    /// The `-o` formats the command prints; any other is a usage error naming these (every command either
+    /// honours a format or refuses it, never ignores it).
+    public var formats: [OutputFormat]
 
     public init(_ id: String, noun: String, verb: String? = nil, summary: String, description: String = "",
                 positionals: [PositionalSpec] = [], flags: [FlagSpec] = [], examples: [String] = [],
-                hidden: Bool = false, callsGateway: Bool = false) {
+                hidden: Bool = false, callsGateway: Bool = false, formats: [OutputFormat] = OutputFormat.allCases) {
         self.id = id; self.noun = noun; self.verb = verb; self.summary = summary; self.description = description
         self.positionals = positionals; self.flags = flags; self.examples = examples; self.hidden = hidden
-        self.callsGateway = callsGateway
+        self.callsGateway = callsGateway; self.formats = formats
     }
 
     /// `dataset create`, `server`, ...

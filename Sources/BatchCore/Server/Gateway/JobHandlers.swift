@@ -10,6 +10,10 @@ extension Gateway {
         case .list: return try listJobs(request, account)
         case .create: return try createJob(request, account)
         case .get(let id):
+            if let mask = request.queryValue("readMask") ?? request.queryValue("read_mask") {
+                guard let job = store.job(account, id) else { throw notFound(.batchInferenceJob, account, id) }
+                return Gateway.ok(try FieldMask(mask).apply(to: job.json))
+            }
             // The hottest route: the store keeps each job's JSON ready.
             guard let bytes = store.jobJSON(account, id) else { throw notFound(.batchInferenceJob, account, id) }
             return .json(bytes)
@@ -18,12 +22,22 @@ extension Gateway {
         }
     }
 
-    static let jobListFields: Set<String> = ["name", "displayName", "createTime", "updateTime", "state", "model",
-                                              "inputDatasetId", "outputDatasetId", "continuedFromJobName"]
+    /// Every scalar field of a job may be filtered and sorted on, nested ones by their dotted path
+    /// (`jobProgress.percent`, `inferenceParameters.temperature`).
+    static let jobListFields: Set<String> = {
+        var prototype = BatchInferenceJob()
+        prototype.jobProgress = JobProgress()
+        prototype.lifecycle = JobLifecycle()
+        var parameters = InferenceParameters()
+        (parameters.maxTokens, parameters.temperature, parameters.topP, parameters.topK, parameters.n, parameters.extraBody) = (0, 0, 0, 0, 0, "")
+        prototype.inferenceParameters = parameters
+        prototype.placement = .object([("region", .string("")), ("multiRegion", .string(""))])
+        return ListQuery.scalarPaths(of: prototype.json)
+    }()
 
     func listJobs(_ request: HTTPRequest, _ account: String) throws -> HTTPResponse {
         let query = try ListQuery(request.query, defaultOrder: "createTime", fields: Gateway.jobListFields)
-        return Gateway.ok(query.page(store.jobs(account).map(\.json), itemsKey: "batchInferenceJobs"))
+        return Gateway.ok(try query.page(store.jobs(account).map(\.json), itemsKey: "batchInferenceJobs"))
     }
 
     func datasetName(_ text: String, _ account: String, field: String) throws -> ResourceName {
@@ -36,18 +50,32 @@ extension Gateway {
     }
 
     func createJob(_ request: HTTPRequest, _ account: String) throws -> HTTPResponse {
-        var job = try BatchInferenceJob(json: readJSON(request), strict: true)
+        let job = try BatchInferenceJob(json: readJSON(request), strict: true)
+        let id = request.queryValue("batchInferenceJobId").flatMap { $0.isEmpty ? nil : $0 } ?? "job-" + Gateway.randomID(12)
+        return Gateway.ok(try createJob(job, id: id, account).json)
+    }
+
+    static func randomID(_ n: Int) -> String {
         let letters = Array("abcdefghijklmnopqrstuvwxyz0123456789")
-        func random(_ n: Int) -> String { String((0..<n).map { _ in letters.randomElement()! }) }
-        let id = request.queryValue("batchInferenceJobId").flatMap { $0.isEmpty ? nil : $0 } ?? "job-" + random(12)
+        return String((0..<n).map { _ in letters.randomElement()! })
+    }
+
+    /// Creates and queues a job from the fields a client wrote (also the OpenAI Batch API's create).
+    func createJob(_ written: BatchInferenceJob, id: String, _ account: String) throws -> BatchInferenceJob {
+        var job = written
+        let random = Gateway.randomID
         if let problem = ResourceID.problem(id) { throw GatewayError(.invalidArgument, "invalid batchInferenceJobId \"\(id)\": \(problem)") }
         let name = ResourceName(account: account, kind: .batchInferenceJob, id: id)
 
+        var previous: BatchInferenceJob?
         if !job.continuedFromJobName.isEmpty {
-            guard let prevName = ResourceName(job.continuedFromJobName, kind: .batchInferenceJob), prevName.account == account,
-                  let prev = store.job(account, prevName.id) else {
-                throw GatewayError(.invalidArgument, "continuedFromJobName \"\(job.continuedFromJobName)\" does not name an existing job")
+            guard let prevName = ResourceName(job.continuedFromJobName, kind: .batchInferenceJob), prevName.account == account else {
+                throw GatewayError(.invalidArgument, "continuedFromJobName \"\(job.continuedFromJobName)\" is not a job of account \(account): expected accounts/\(account)/batchInferenceJobs/ID")
             }
+            guard let prev = store.job(account, prevName.id) else {
+                throw GatewayError(.notFound, "job to continue from \"\(prevName)\" not found")
+            }
+            previous = prev
             guard prev.isTerminal else {
                 throw GatewayError(.failedPrecondition, "job \"\(prev.name)\" is still \(prev.state); continue it once it has ended")
             }
@@ -55,36 +83,42 @@ extension Gateway {
             if job.inputDatasetId.isEmpty { job.inputDatasetId = prev.inputDatasetId }
             if job.inferenceParameters == nil { job.inferenceParameters = prev.inferenceParameters }
             if job.systemPrompt.isEmpty { job.systemPrompt = prev.systemPrompt }
+            // A continuation runs as its job did: same precision, window and placement, unless the request says otherwise.
+            if job.precision == .unspecified { job.precision = prev.precision }
+            if job.maxJobDuration == nil { job.maxJobDuration = prev.maxJobDuration }
+            if job.placement == nil { job.placement = prev.placement }
         }
         guard !job.model.isEmpty else { throw GatewayError(.invalidArgument, "model is required") }
         guard !job.inputDatasetId.isEmpty else { throw GatewayError(.invalidArgument, "inputDatasetId is required") }
         let input = try datasetName(job.inputDatasetId, account, field: "inputDatasetId")
         guard let inputDataset = store.dataset(account, input.id) else {
-            throw GatewayError(.invalidArgument, "input dataset \"\(input)\" not found")
+            throw GatewayError(.notFound, "input dataset \"\(input)\" not found")
         }
         guard inputDataset.state == DatasetState.ready else {
             throw GatewayError(.failedPrecondition, "input dataset \"\(input)\" is \(inputDataset.state), not READY")
         }
         job.inputDatasetId = input.description
 
+        // Unset stays unset (null, as live): the default 24h applies through expireTime only.
         var duration = 24 * 3600.0
         if let text = job.maxJobDuration {
             guard text.hasSuffix("s"), let seconds = Double(text.dropLast()), seconds > 0 else {
                 throw GatewayError(.invalidArgument, "invalid maxJobDuration \"\(text)\": expected a duration like \"86400s\"")
             }
-            duration = seconds
+            duration = min(max(seconds, config.minJobDuration), config.maxJobDuration)
+            job.maxJobDuration = DurationText.wire(duration)
+        } else {
+            duration = min(max(duration, config.minJobDuration), config.maxJobDuration)
         }
-        duration = min(max(duration, config.minJobDuration), config.maxJobDuration)
         let now = Date()
         job.name = name.description
-        job.createTime = Timestamp.string(from: now)
+        job.createTime = Timestamp.now()
         job.updateTime = job.createTime
-        job.createdBy = config.defaultAccount
+        job.createdBy = config.createdBy
         job.state = JobState.validating
         job.status = ResourceStatus()
-        job.maxJobDuration = DurationText.wire(duration)
         job.expireTime = Timestamp.string(from: now.addingTimeInterval(duration))
-        job.lifecycle = JobLifecycle()
+        job.lifecycle = nil
         job.jobProgress = nil
         job.waitingOnCapacity = false
         if job.precision == .unspecified { job.precision = .bf16 }
@@ -108,16 +142,19 @@ extension Gateway {
             out.name = output.description
             out.createTime = out.createTime ?? job.createTime
             out.updateTime = job.createTime
-            out.createdBy = config.defaultAccount
+            out.createdBy = config.createdBy
+            out.encryptionState = Dataset.encryptionPlaintext
             out.state = DatasetState.uploading
             out.format = .chat
             out.sourceJobName = name.description
             try store.saveDataset(out, account, output.id)
+            try store.saveLineage(DatasetLineage(sourceJob: name.description, previousJob: previous?.name ?? "",
+                                                 previousDataset: previous?.outputDatasetId ?? ""), account, output.id)
             job.outputDatasetId = output.description
             try store.saveJob(job, account, id)
         }
         scheduler.enqueue(account: account, id: id)
-        return Gateway.ok(job.json)
+        return job
     }
 
     func deleteJob(_ account: String, _ id: String) throws -> HTTPResponse {
