@@ -72,7 +72,7 @@ final class CompletionBashTests: XCTestCase {
         // A flag of another command is not offered, a global one is.
         XCTAssertEqual(complete("batchctl dataset get --w"), [])
         XCTAssertEqual(complete("batchctl -q dataset get --dry"), ["--dry-run"])
-        XCTAssertEqual(complete("batchctl server --f"), [], "a hidden flag is offered")
+        XCTAssertEqual(complete("batchctl server --fa"), [], "a hidden flag is offered")
     }
 
     func testChoiceValues() {

@@ -49,7 +49,7 @@ final class CompletionFishTests: XCTestCase {
         XCTAssertEqual(flags.map(\.word), ["--input-dataset-id", "--input-file"])
         XCTAssertTrue(flags[0].doc.hasPrefix("Input dataset id or name"), flags[0].doc)
         XCTAssertEqual(complete("batchctl dataset get --w"), [])
-        XCTAssertEqual(complete("batchctl server --f"), [], "a hidden flag is offered")
+        XCTAssertEqual(complete("batchctl server --fa"), [], "a hidden flag is offered")
         // server's own --api-key, not the global one with another meaning, and only once.
         XCTAssertEqual(offers("batchctl server --api-k").map(\.doc), ["Require this bearer key (KEY)"])
     }

@@ -99,7 +99,7 @@ final class CompletionZshTests: XCTestCase {
         XCTAssertEqual(flags.map(\.word).sorted(), ["--input-dataset-id", "--input-file"])
         XCTAssertTrue(flags.contains { $0.display.contains("Create the input dataset from FILE first") }, "\(flags)")
         XCTAssertEqual(complete("batchctl dataset get --w"), [])
-        XCTAssertEqual(complete("batchctl server --f"), [], "a hidden flag is offered")
+        XCTAssertEqual(complete("batchctl server --fa"), [], "a hidden flag is offered")
     }
 
     func testChoiceValues() {

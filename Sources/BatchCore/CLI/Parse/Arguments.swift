@@ -518,12 +518,7 @@ struct ServerArguments: CommandArguments {
         modelMap = flags.list(.modelMap)
         concurrency = flags.integer(.concurrency)
         fixedConcurrency = flags.has(.fixedConcurrency)
-        if let text = flags.string(.maxResponseBytes) {
-            guard let bytes = ServerArguments.byteCount(text) else {
-                throw CLIError.usage("invalid --max-response-bytes '\(text)': expected a number of bytes, e.g. 33554432 or 32MiB", command: flags.commandPath)
-            }
-            maxResponseBytes = bytes
-        }
+        let responseLimit = flags.string(.maxResponseBytes)
         requestTimeout = flags.duration(.requestTimeout)
         minJobDuration = flags.duration(.minJobDuration)
         let fault = flags.string(.failRequests)
@@ -536,6 +531,13 @@ struct ServerArguments: CommandArguments {
                 throw CLIError.usage("invalid --fail-requests '\(fault)': expected STATUSxCOUNT", command: flags.commandPath)
             }
             injectedFault = (parts[0], parts[1])
+        }
+        if let responseLimit {
+            guard let bytes = ServerArguments.byteCount(responseLimit) else {
+                throw CLIError.usage("invalid --max-response-bytes '\(responseLimit)': expected a number of bytes, e.g. 33554432 or 32MiB",
+                                     command: flags.commandPath)
+            }
+            maxResponseBytes = bytes
         }
     }
 }

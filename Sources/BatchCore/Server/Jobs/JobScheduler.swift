@@ -293,6 +293,10 @@ final class JobScheduler: @unchecked Sendable {
         }
         let summary = runner.summary
         _ = update(account, id, durable: false) { j in j.waitingOnCapacity = false }
+        for e in pool.status() {
+            log(String(format: "endpoint %@: %@, %d in flight, limit %d of %d, %.1f requests/s, %d ok, %d failed", e.name, e.health.rawValue,
+                       e.inFlight, e.limit, e.ceiling, e.requestsPerSecond, e.successes, e.failures))
+        }
         lock.lock()
         let wasStopping = stopping
         lock.unlock()
