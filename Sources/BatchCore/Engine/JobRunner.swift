@@ -352,11 +352,12 @@ public final class JobRunner: @unchecked Sendable {
 
     /// The `BIJOutputSet.jsonl` line for a response, or nil when the response is not a JSON object.
     static func resultLine(customID: String, response: [UInt8]) -> (bytes: [UInt8], counters: JobCounters, choices: Int)? {
-        guard let json = try? JSONValue(parsing: response), case .object = json else { return nil }
+        // One scan of the bytes, no JSON tree: an answer of many megabytes costs only its own bytes and the line.
+        guard let members = response.withUnsafeBytes({ CompletionMembers.scan($0) }) else { return nil }
         var counters = JobCounters()
         counters.successfullyProcessedRequests = 1
         counters.outputRows = 1
-        if let usage = json["usage"] {
+        if let range = members.usage, let usage = try? JSONValue(parsing: Array(response[range])) {
             counters.inputTokens = Int(clamping: usage["prompt_tokens"]?.int64Value ?? 0)
             counters.outputTokens = Int(clamping: usage["completion_tokens"]?.int64Value ?? 0)
             counters.cachedInputTokenCount = Int(clamping: usage["prompt_tokens_details"]?["cached_tokens"]?.int64Value ?? 0)
@@ -368,9 +369,13 @@ public final class JobRunner: @unchecked Sendable {
         line.append(contentsOf: #","response":"#.utf8)
         // Stored as received, unless it spans lines (a pretty-printing server): a raw newline in valid JSON is
         // whitespace, so the compact form is the same document on one line.
-        if response.contains(0x0A) || response.contains(0x0D) { json.write(to: &line, pretty: false, indent: 0) } else { line.append(contentsOf: response) }
+        if members.spansLines, let json = try? JSONValue(parsing: response) {
+            json.write(to: &line, pretty: false, indent: 0)
+        } else {
+            line.append(contentsOf: response)
+        }
         line.append(contentsOf: "}\n".utf8)
-        return (line, counters, json["choices"]?.arrayValue?.count ?? 0)
+        return (line, counters, members.choices)
     }
 
     /// The `error-data` line: `{"custom_id", "error": {"code", "message"}}`; a row without a custom_id gets
