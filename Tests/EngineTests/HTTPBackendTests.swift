@@ -1,5 +1,6 @@
 // Tests of OpenAICompatibleBackend and the runner against real HTTP servers: nginx, and a faulty Python server.
 import XCTest
+import BatchHTTP
 import BatchJSONL
 @testable import BatchEngine
 
@@ -274,6 +275,32 @@ final class HTTPBackendTests: XCTestCase {
         XCTAssertEqual(try faultServerStats(server)["flaky-2"]?.count, 3)
         let content = try XCTUnwrap(results.first { $0["custom_id"] == .string("row-5") }?["response"]?["choices"]?.arrayValue?.first?["message"]?["content"]?.stringValue)
         XCTAssertEqual(try JSONValue(parsing: content)["auth"], .string("Bearer sk-session"))
+    }
+
+    /// llama.cpp's `/props` `total_slots`, read from beside `/v1`: an adaptive endpoint starts there, so a
+    /// server that answers 503 beyond its slots rejects few requests from the first one on.
+    func testTheSlotCountOfPropsStartsTheLimit() throws {
+        let server = try startFaultServer(in: directory, slots: 3)
+        defer { server.stop() }
+        let backend = try OpenAICompatibleBackend(baseURL: server.baseURL, requestTimeout: 5, maxConnections: 16)
+        XCTAssertEqual(backend.reportedSlots(), 3)
+        let plain = try startFaultServer(in: directory)
+        defer { plain.stop() }
+        XCTAssertNil(try OpenAICompatibleBackend(baseURL: plain.baseURL, requestTimeout: 5).reportedSlots(), "a 404 says nothing")
+
+        let pool = InferencePool(endpoints: [InferenceEndpoint(name: "slots", backend: backend, concurrency: 16)], options: quickPoolOptions())
+        defer { pool.shutdown() }
+        try writeLines(chatRows(120) { "slow-20-\($0)" }, to: directory + "/in.jsonl")
+        let spec = JobSpec(jobName: "props", model: "m", inputPath: directory + "/in.jsonl", outputDirectory: directory + "/out")
+        XCTAssertTrue(eventually { pool.status()[0].health != .starting })
+        XCTAssertEqual(pool.status()[0].limit, 3)
+        XCTAssertEqual(pool.status()[0].reportedSlots, 3)
+        XCTAssertEqual(JobRunner(spec: spec, pool: pool, options: fastOptions(attempts: 8)).run(), .completed)
+        XCTAssertEqual(results.count, 120)
+        let client = HTTPClient(configuration: HTTPClientConfiguration(userAgent: "tests", stallTimeout: 10))
+        let rejected = try JSONValue(parsing: try client.send(HTTPClientRequest(.get, "http://127.0.0.1:\(server.port)/rejected")).body)["rejected"]?.int64Value
+        // Starting at the ceiling of 16, the first burst alone would be 13 rejections.
+        XCTAssertLessThan(try XCTUnwrap(rejected), 13, "rejected \(rejected ?? -1) of 120 rows' requests")
     }
 
     func testBaseURLs() {

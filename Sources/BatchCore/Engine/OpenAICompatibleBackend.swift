@@ -14,8 +14,8 @@ public final class OpenAICompatibleBackend: InferenceBackend, Sendable {
     private let headers: HTTPHeaders
     /// `<baseURL>/models`, asked while the endpoint is down.
     private let modelsURL: String
-    /// `<origin>/props` (llama.cpp's server settings), and the same under the base path.
-    private let propsURLs: [String]
+    /// `<origin>/props`: llama.cpp's server settings, beside its `/v1`.
+    private let propsURL: String
 
     /// The default of `--max-response-bytes`: chat answers are kilobytes; 32 MiB leaves room for long
     /// generations with logprobs while 64 of them in flight stay well inside a server's memory.
@@ -47,7 +47,7 @@ public final class OpenAICompatibleBackend: InferenceBackend, Sendable {
         // llama-server serves /props at the root, beside /v1.
         var root = Substring(path)
         if root.hasSuffix("/v1") { root = root.dropLast(3) }
-        propsURLs = ["\(base)\(root)/props"]
+        propsURL = "\(base)\(root)/props"
     }
 
     public func complete(_ body: [UInt8]) -> InferenceResult { send(body, memory: nil) }
@@ -89,13 +89,10 @@ public final class OpenAICompatibleBackend: InferenceBackend, Sendable {
 
     /// llama.cpp's `/props` `total_slots` (its `--parallel`); nil from servers that do not say.
     public func reportedSlots() -> Int? {
-        for url in propsURLs {
-            guard let response = try? client.send(HTTPClientRequest(.get, url, headers: headers, totalTimeout: 3), sink: .memory(limit: 4 << 20)),
-                  response.status == 200, let json = try? JSONValue(parsing: response.body),
-                  let slots = json["total_slots"]?.int64Value, slots > 0 else { continue }
-            return Int(min(slots, 4096))
-        }
-        return nil
+        guard let response = try? client.send(HTTPClientRequest(.get, propsURL, headers: headers, totalTimeout: 3), sink: .memory(limit: 4 << 20)),
+              response.status == 200, let json = try? JSONValue(parsing: response.body),
+              let slots = json["total_slots"]?.int64Value, slots > 0 else { return nil }
+        return Int(min(slots, 4096))
     }
 
     static func size(_ bytes: Int) -> String {

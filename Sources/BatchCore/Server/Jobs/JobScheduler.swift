@@ -277,7 +277,7 @@ final class JobScheduler: @unchecked Sendable {
             let nowWaiting = runner.isWaitingOnCapacity
             let changed = nowWaiting != waiting
             if changed {
-                log(nowWaiting ? "\(job.name) is waiting on capacity: \(pool.outageMessage)" : "\(job.name) runs again")
+                log(nowWaiting ? "\(job.name) is \(pool.outageMessage)" : "\(job.name) runs again")
             }
             waiting = nowWaiting
             let durable = changed || now.timeIntervalSince(lastPersist) >= 1
