@@ -19,6 +19,11 @@ public struct ServerOptions: Sendable {
     public var requestTimeout: Double = 600
     public var minJobDuration: Double = 12 * 3600
     public var injectedFault: (status: Int, count: Int)?
+    /// The base of the absolute URLs the gateway mints when it sits behind a proxy; its host is one the
+    /// gateway answers to.
+    public var publicURL: String?
+    /// `--allow-origin`: browser origins allowed to call the API (none by default).
+    public var allowedOrigins: [String] = []
     public var quiet = false
     /// Sent to inference servers: `batchctl/<version> (<os>; <arch>)`.
     public var userAgent = HTTPClientConfiguration.userAgent(version: "dev")
@@ -35,6 +40,16 @@ public struct ServerOptions: Sendable {
     public static func isLoopback(_ host: String) -> Bool {
         host == "127.0.0.1" || host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
     }
+
+    /// The `Host` names requests may carry besides loopback names: the listen address and the public URL's
+    /// host. nil for a wildcard listen address (any name reaches it; an API key is required there).
+    var allowedHosts: Set<String>? {
+        let listen = BrowserGuard.hostName(host.hasPrefix("[") ? host : (host.contains(":") ? "[\(host)]" : host))
+        if listen.isEmpty || listen == "0.0.0.0" || listen == "::" { return nil }
+        var hosts: Set<String> = [listen]
+        if let publicURL, let url = HTTPURL(publicURL) { hosts.insert(BrowserGuard.hostName(url.host)) }
+        return hosts
+    }
 }
 
 public struct ServerStartError: Error, CustomStringConvertible {
@@ -50,7 +65,10 @@ public final class LocalGatewayServer: @unchecked Sendable {
     let scheduler: JobScheduler
     let gateway: Gateway
     let pool: InferencePool
+    let lock: DataDirLock
     var http: HTTPServer?
+    /// Saves again what a full disk refused, every second, until the server stops.
+    private let saver = DispatchSemaphore(value: 0)
 
     public init(options: ServerOptions) throws {
         guard ServerOptions.isLoopback(options.host) || options.apiKey != nil else {
@@ -62,11 +80,21 @@ public final class LocalGatewayServer: @unchecked Sendable {
         guard options.concurrency >= 1 else { throw ServerStartError(description: "--concurrency must be at least 1", isUsage: true) }
         self.options = options
         do {
-            try FileManager.default.createDirectory(atPath: options.dataDir, withIntermediateDirectories: true)
+            try Store.makeDirectory(options.dataDir)
+            chmod(options.dataDir, 0o700)
+            lock = try DataDirLock(dataDir: options.dataDir)
+        } catch let busy as DataDirLock.Busy {
+            throw ServerStartError(description: busy.description, isUsage: false)
+        } catch {
+            throw ServerStartError(description: "cannot use data dir \(options.dataDir): \(error)", isUsage: false)
+        }
+        do {
             store = try Store(root: options.dataDir)
         } catch {
             throw ServerStartError(description: "cannot use data dir \(options.dataDir): \(error)", isUsage: false)
         }
+        let quietLog = options.quiet
+        Reconciliation.run(store) { line in if !quietLog { LocalGatewayServer.logLine(line) } }
         let backend: InferenceBackend
         switch options.backend {
         case .echo: backend = EchoBackend()
@@ -83,6 +111,8 @@ public final class LocalGatewayServer: @unchecked Sendable {
             }
         }
         var runner = RunnerOptions()
+        // A stop (cancel, delete, shutdown) waits this long for requests in flight; rows cut off run again.
+        runner.drainTimeout = 2
         do { runner.modelMap = try ModelMap(rules: options.modelMap) } catch {
             throw ServerStartError(description: "\(error)", isUsage: true)
         }
@@ -95,6 +125,8 @@ public final class LocalGatewayServer: @unchecked Sendable {
         config.defaultAccount = options.account
         config.minJobDuration = options.minJobDuration
         config.injectedFault = options.injectedFault
+        config.allowedHosts = options.allowedHosts
+        config.allowedOrigins = Set(options.allowedOrigins.map(BrowserGuard.normalizeOrigin))
         do { gateway = try Gateway(config: config, store: store, scheduler: scheduler) } catch {
             throw ServerStartError(description: "cannot prepare the data dir: \(error)", isUsage: false)
         }
@@ -116,14 +148,26 @@ public final class LocalGatewayServer: @unchecked Sendable {
         }
         http = server
         scheduler.start()
+        let store = self.store, saver = self.saver
+        Thread.detachNewThread {
+            while saver.wait(timeout: .now() + 1) == .timedOut {
+                if store.unsavedCount > 0 { store.saveUnsaved() }
+            }
+        }
         return "http://\(address)"
     }
 
-    /// Stops accepting, lets requests in flight finish, checkpoints running jobs (they resume next start).
+    /// Stops accepting, lets requests in flight finish, checkpoints running jobs (they resume next start), all
+    /// within about 5 seconds; then releases the data dir.
     public func stop() {
-        http?.stop(gracePeriod: 10)
-        scheduler.shutdown()
+        let deadline = Date().addingTimeInterval(4.5)
+        scheduler.beginShutdown()
+        http?.stop(gracePeriod: 1.5)
+        scheduler.waitForShutdown(until: deadline)
         pool.shutdown()
+        saver.signal()
+        store.saveUnsaved()
+        lock.release()
     }
 
     public var jobCount: Int { store.allJobs().count }

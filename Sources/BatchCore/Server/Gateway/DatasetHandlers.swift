@@ -53,7 +53,7 @@ extension Gateway {
         d.createdBy = config.defaultAccount
         d.state = DatasetState.uploading
         d.status = ResourceStatus()
-        try store.locked {
+        try store.locked(.dataset(account, id)) {
             if store.dataset(account, id) != nil { throw GatewayError(.alreadyExists, "dataset \"\(name)\" already exists") }
             try store.saveDataset(d, account, id)
         }
@@ -63,8 +63,9 @@ extension Gateway {
     func updateDataset(_ request: HTTPRequest, _ account: String, _ id: String) throws -> HTTPResponse {
         let body = try ProtoObject(readJSON(request))
         try body.rejectUnknown(["displayName", "name", "exampleCount", "format"])
-        let updated: Dataset = try store.locked {
+        let updated: Dataset = try store.locked(.dataset(account, id)) {
             var d = try dataset(account, id)
+            try requireNoUnfinishedJob(account, id)
             if let name = try body.string("displayName") { d.displayName = name }
             if let count = try body.int64("exampleCount") {
                 guard count >= 0 else { throw GatewayError(.invalidArgument, "exampleCount must not be negative") }
@@ -82,12 +83,9 @@ extension Gateway {
     }
 
     func deleteDataset(_ account: String, _ id: String) throws -> HTTPResponse {
-        try store.locked {
+        try store.locked(.dataset(account, id)) {
             _ = try dataset(account, id)
-            let name = ResourceName(account: account, kind: .dataset, id: id).description
-            if let user = store.jobs(account).first(where: { !$0.isTerminal && ($0.inputDatasetId == name || $0.outputDatasetId == name) }) {
-                throw GatewayError(.failedPrecondition, "dataset \"\(name)\" is used by unfinished job \"\(user.name)\"")
-            }
+            try requireNoUnfinishedJob(account, id)
             try store.deleteDataset(account, id)
         }
         return Gateway.ok(.object([]))
@@ -95,7 +93,8 @@ extension Gateway {
 
     /// `:upload`: the multipart `file` part streamed to disk, then the dataset is READY with that one file.
     func upload(_ request: HTTPRequest, _ account: String, _ id: String) throws -> HTTPResponse {
-        _ = try dataset(account, id)
+        let before = try dataset(account, id)
+        try requireNoUnfinishedJob(account, id)
         if let length = request.body.contentLength, length > config.directUploadLimit + 64 * 1024 {
             throw GatewayError(.invalidArgument, "file too large for :upload (limit \(config.directUploadLimit) bytes); use :getUploadEndpoint", httpStatus: 413)
         }
@@ -103,29 +102,34 @@ extension Gateway {
             throw GatewayError(.invalidArgument, "expected multipart/form-data with a boundary")
         }
         let dir = store.datasetFilesDir(account, id)
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Store.makeDirectory(dir)
         let temporary = dir + "/.upload-\(UInt32.random(in: 0...UInt32.max))"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw GatewayError(.internal, "cannot store the upload") }
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw FileError("create", temporary, errno: errno) }
         var kept = false
         defer { close(fd); if !kept { unlink(temporary) } }
         let limit = config.directUploadLimit
+        var received = 0
         let (filename, size) = try Multipart.extractFile(field: "file", boundary: boundary, read: { try request.body.readChunk(max: 1 << 20) },
                                                           sink: { bytes in
-            do { try AtomicFile.writeAll(fd, bytes, path: temporary) } catch let e as FileError {
-                throw GatewayError(.internal, "cannot store the upload: \(String(cString: strerror(e.errno)))")
-            }
+            // The cap holds while the body streams (chunked bodies declare no length): nothing past it touches the disk.
+            received += bytes.count
+            if received > limit { throw GatewayError(.invalidArgument, "file too large for :upload (limit \(limit) bytes); use :getUploadEndpoint", httpStatus: 413) }
+            try AtomicFile.writeAll(fd, bytes, path: temporary)
         })
         if size > limit { throw GatewayError(.invalidArgument, "file too large for :upload (limit \(limit) bytes)", httpStatus: 413) }
         let base = (filename as NSString).lastPathComponent
         let name = base.isEmpty ? "input.jsonl" : base
         guard StoreLayout.isSafeFileName(name) else { throw GatewayError(.invalidArgument, "invalid file name \"\(filename)\"") }
         guard size > 0 else { throw GatewayError(.invalidArgument, "the uploaded file is empty") }
-        fsync(fd)
-        try store.locked {
+        guard fsync(fd) == 0 else { throw FileError("fsync", temporary, errno: errno) }
+        try store.locked(.dataset(account, id)) {
+            // Compare and set: the same dataset (not deleted and made again meanwhile), still used by no job.
             var d = try dataset(account, id)
+            guard d.createTime == before.createTime else { throw notFound(.dataset, account, id) }
+            try requireNoUnfinishedJob(account, id)
             for old in store.datasetFiles(account, id) where old.name != name { unlink(dir + "/" + old.name) }
-            guard rename(temporary, dir + "/" + name) == 0 else { throw GatewayError(.internal, "cannot store the upload") }
+            guard rename(temporary, dir + "/" + name) == 0 else { throw FileError("rename to", dir + "/" + name, errno: errno) }
             kept = true
             AtomicFile.syncDirectory(dir)
             d.state = DatasetState.ready
@@ -142,6 +146,7 @@ extension Gateway {
 
     func getUploadEndpoint(_ request: HTTPRequest, _ account: String, _ id: String) throws -> HTTPResponse {
         _ = try dataset(account, id)
+        try requireNoUnfinishedJob(account, id)
         let body = try ProtoObject(readJSON(request))
         try body.rejectUnknown(["filenameToSize"])
         guard let files = body.value("filenameToSize")?.objectValue, !files.isEmpty else {
@@ -157,14 +162,19 @@ extension Gateway {
             let token = signer.token(for: SignedFileToken(operation: .upload, account: account, dataset: id, file: name, size: size, expires: expires))
             urls.append((name, .string("\(baseURL(request))/signed/upload/\(token)")))
         }
-        try AtomicFile.write(JSONValue.object(announced).serialized(), to: pendingUploadsPath(account, id))
+        try store.locked(.dataset(account, id)) {
+            _ = try dataset(account, id)
+            try requireNoUnfinishedJob(account, id)
+            try AtomicFile.write(JSONValue.object(announced).serialized(), to: pendingUploadsPath(account, id), mode: 0o600)
+        }
         return Gateway.ok(.object([("filenameToSignedUrls", .object(urls))]))
     }
 
     func validateUpload(_ request: HTTPRequest, _ account: String, _ id: String) throws -> HTTPResponse {
         _ = try readJSON(request)
-        try store.locked {
+        try store.locked(.dataset(account, id)) {
             var d = try dataset(account, id)
+            try requireNoUnfinishedJob(account, id)
             guard let data = FileManager.default.contents(atPath: pendingUploadsPath(account, id)),
                   let announced = try? JSONValue(parsing: [UInt8](data)).objectValue else {
                 throw GatewayError(.failedPrecondition, "no upload to validate: call :getUploadEndpoint first")

@@ -59,12 +59,6 @@ extension Gateway {
         guard !job.model.isEmpty else { throw GatewayError(.invalidArgument, "model is required") }
         guard !job.inputDatasetId.isEmpty else { throw GatewayError(.invalidArgument, "inputDatasetId is required") }
         let input = try datasetName(job.inputDatasetId, account, field: "inputDatasetId")
-        guard let inputDataset = store.dataset(account, input.id) else {
-            throw GatewayError(.invalidArgument, "input dataset \"\(input)\" not found")
-        }
-        guard inputDataset.state == DatasetState.ready else {
-            throw GatewayError(.failedPrecondition, "input dataset \"\(input)\" is \(inputDataset.state), not READY")
-        }
         job.inputDatasetId = input.description
 
         var duration = 24 * 3600.0
@@ -89,15 +83,27 @@ extension Gateway {
         job.waitingOnCapacity = false
         if job.precision == .unspecified { job.precision = .bf16 }
 
-        try store.locked {
+        var output: ResourceName
+        if job.outputDatasetId.isEmpty {
+            var candidate = ResourceName(account: account, kind: .dataset, id: "bij-" + random(8))
+            while store.dataset(account, candidate.id) != nil { candidate.id = "bij-" + random(8) }
+            output = candidate
+        } else {
+            output = try datasetName(job.outputDatasetId, account, field: "outputDatasetId")
+        }
+        guard output != input else { throw GatewayError(.invalidArgument, "outputDatasetId must differ from inputDatasetId") }
+        // Compare and set over the job, its input and its output: an upload cannot replace the input between
+        // the READY check and the job's creation, and two creates cannot claim one output.
+        try store.locked(.job(account, id), .dataset(account, input.id), .dataset(account, output.id)) {
             if store.job(account, id) != nil { throw GatewayError(.alreadyExists, "batch inference job \"\(name)\" already exists") }
-            var output: ResourceName
-            if job.outputDatasetId.isEmpty {
-                var candidate = ResourceName(account: account, kind: .dataset, id: "bij-" + random(8))
-                while store.dataset(account, candidate.id) != nil { candidate.id = "bij-" + random(8) }
-                output = candidate
-            } else {
-                output = try datasetName(job.outputDatasetId, account, field: "outputDatasetId")
+            guard let inputDataset = store.dataset(account, input.id) else {
+                throw GatewayError(.invalidArgument, "input dataset \"\(input)\" not found")
+            }
+            guard inputDataset.state == DatasetState.ready else {
+                throw GatewayError(.failedPrecondition, "input dataset \"\(input)\" is \(inputDataset.state), not READY")
+            }
+            if let user = store.unfinishedJob(using: output.description, account) {
+                throw GatewayError(.failedPrecondition, "output dataset \"\(output)\" is used by unfinished job \"\(user.name)\"")
             }
             if let existing = store.dataset(account, output.id) {
                 guard existing.sourceJobName.isEmpty, store.datasetFiles(account, output.id).isEmpty else {
@@ -120,26 +126,35 @@ extension Gateway {
         return Gateway.ok(job.json)
     }
 
+    /// One compare-and-set: an ended job goes (its output dataset stays READY), an unfinished one is marked
+    /// DELETING_CLEANING_UP and stopped; the scheduler keeps its rows as a READY dataset and removes it.
     func deleteJob(_ account: String, _ id: String) throws -> HTTPResponse {
-        guard let job = store.job(account, id) else { throw notFound(.batchInferenceJob, account, id) }
-        if job.isTerminal {
-            try store.deleteJob(account, id)
-        } else {
+        let stopping: Bool = try store.locked(.job(account, id)) {
+            guard let job = store.job(account, id) else { throw notFound(.batchInferenceJob, account, id) }
+            if job.isTerminal {
+                store.finalizeOutput(of: job, account)
+                try store.deleteJob(account, id)
+                return false
+            }
             try store.updateJob(account, id) { $0.state = JobState.deletingCleaningUp }
-            scheduler.stop(account: account, id: id)
+            return true
         }
+        if stopping { scheduler.stop(account: account, id: id) }
         return Gateway.ok(.object([]))
     }
 
+    /// One compare-and-set: an ended job refuses; otherwise CANCELLING is saved before the answer, so the
+    /// acknowledged cancel survives a crash.
     func cancelJob(_ account: String, _ id: String) throws -> HTTPResponse {
-        guard let job = store.job(account, id) else { throw notFound(.batchInferenceJob, account, id) }
-        guard !job.isTerminal else {
-            throw GatewayError(.failedPrecondition, "batch inference job \"\(job.name)\" has already ended (\(job.state))")
-        }
-        if job.state != JobState.deletingCleaningUp {
-            try store.updateJob(account, id) { $0.state = JobState.cancelling }
+        let job: BatchInferenceJob = try store.locked(.job(account, id)) {
+            guard let job = store.job(account, id) else { throw notFound(.batchInferenceJob, account, id) }
+            guard !job.isTerminal else {
+                throw GatewayError(.failedPrecondition, "batch inference job \"\(job.name)\" has already ended (\(job.state))")
+            }
+            if job.state == JobState.deletingCleaningUp { return job }
+            return try store.updateJob(account, id) { $0.state = JobState.cancelling } ?? job
         }
         scheduler.stop(account: account, id: id)
-        return Gateway.ok(store.job(account, id)?.json ?? job.json)
+        return Gateway.ok(job.json)
     }
 }
