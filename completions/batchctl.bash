@@ -3,7 +3,7 @@
 # Install: batchctl completion bash > ~/.local/share/bash-completion/completions/batchctl
 
 # Every spelling of a flag that takes a value: the walk skips the value wherever the flag stands.
-_batchctl_valued=' --account-id -a --api-key --profile -p --server --output -o --timeout --cacert --display-name --format --filter --order-by --page-size --page-token --limit --output-dir --job-id --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --download --interval --listen --data-dir --backend --inference-url --inference-api-key --model-map --concurrency --request-timeout --min-job-duration --fail-requests '
+_batchctl_valued=' --account-id -a --api-key --profile -p --server --output -o --timeout --cacert --display-name --format --filter --order-by --page-size --page-token --limit --output-dir --job-id --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --download --interval --listen --data-dir --backend --inference-url --inference-api-key --model-map --allow-origin --concurrency --request-timeout --min-job-duration --fail-requests '
 # Flags that choose the gateway; passed on to `batchctl __complete` so live ids come from the same one.
 _batchctl_connection=' --account-id -a --api-key --profile -p --server --local '
 
@@ -74,8 +74,8 @@ _batchctl_flags() {
         'batch-inference-job.delete') flags='--wait --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'batch-inference-job.cancel') flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'batch-inference-job.wait') flags='--timeout --interval --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --cacert --help -h --version' ;;
-        'server') flags='--listen --data-dir --api-key --account-id -a --backend --inference-url --inference-api-key --model-map --concurrency --request-timeout --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
-        'server.start') flags='--listen --data-dir --api-key --account-id -a --backend --inference-url --inference-api-key --model-map --concurrency --request-timeout --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'server') flags='--listen --data-dir --api-key --account-id -a --backend --inference-url --inference-api-key --model-map --allow-origin --concurrency --request-timeout --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'server.start') flags='--listen --data-dir --api-key --account-id -a --backend --inference-url --inference-api-key --model-map --allow-origin --concurrency --request-timeout --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'server.stop') flags='--data-dir --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'server.status') flags='--data-dir --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'completion') flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
@@ -130,6 +130,7 @@ _batchctl_flag_value() {
         'server --inference-url') kind='' ;;
         'server --inference-api-key') kind='' ;;
         'server --model-map') kind='' ;;
+        'server --allow-origin') kind='' ;;
         'server --concurrency') kind='' ;;
         'server --request-timeout') kind='' ;;
         'server.start --listen') kind='' ;;
@@ -140,6 +141,7 @@ _batchctl_flag_value() {
         'server.start --inference-url') kind='' ;;
         'server.start --inference-api-key') kind='' ;;
         'server.start --model-map') kind='' ;;
+        'server.start --allow-origin') kind='' ;;
         'server.start --concurrency') kind='' ;;
         'server.start --request-timeout') kind='' ;;
         'server.stop --data-dir') kind=directories ;;

@@ -6,7 +6,7 @@
 # __batchctl_skip (the command and how many words name it), __batchctl_want (a flag still waiting for
 # its value) and __batchctl_pass (the flags that choose the gateway, for `__complete`).
 function __batchctl_state
-    set -l valued --account-id -a --api-key --profile -p --server --output -o --timeout --cacert --display-name --format --filter --order-by --page-size --page-token --limit --output-dir --job-id --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --download --interval --listen --data-dir --backend --inference-url --inference-api-key --model-map --concurrency --request-timeout --min-job-duration --fail-requests
+    set -l valued --account-id -a --api-key --profile -p --server --output -o --timeout --cacert --display-name --format --filter --order-by --page-size --page-token --limit --output-dir --job-id --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --download --interval --listen --data-dir --backend --inference-url --inference-api-key --model-map --allow-origin --concurrency --request-timeout --min-job-duration --fail-requests
     set -l connection --account-id -a --api-key --profile -p --server --local
     set -g __batchctl_pos
     set -g __batchctl_pass
@@ -287,6 +287,7 @@ complete -c batchctl -n '__batchctl_in server' -l backend -x -a 'echo openai' -d
 complete -c batchctl -n '__batchctl_in server' -l inference-url -x -d 'OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 (URL)'
 complete -c batchctl -n '__batchctl_in server' -l inference-api-key -x -d 'Bearer key sent to the inference server (KEY)'
 complete -c batchctl -n '__batchctl_in server' -l model-map -x -d 'Map a job\'s model to a backend model (FROM=TO)'
+complete -c batchctl -n '__batchctl_in server' -l allow-origin -x -d 'Browser origin allowed to call the API (ORIGIN)'
 complete -c batchctl -n '__batchctl_in server' -l concurrency -x -d 'In-flight inference requests across all jobs (default 64) (N)'
 complete -c batchctl -n '__batchctl_in server' -l request-timeout -x -d 'Per inference request (default 10m) (DURATION)'
 complete -c batchctl -n '__batchctl_in server.start' -l listen -x -d 'Address to listen on (default 127.0.0.1:8700) (HOST:PORT)'
@@ -297,6 +298,7 @@ complete -c batchctl -n '__batchctl_in server.start' -l backend -x -a 'echo open
 complete -c batchctl -n '__batchctl_in server.start' -l inference-url -x -d 'OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 (URL)'
 complete -c batchctl -n '__batchctl_in server.start' -l inference-api-key -x -d 'Bearer key sent to the inference server (KEY)'
 complete -c batchctl -n '__batchctl_in server.start' -l model-map -x -d 'Map a job\'s model to a backend model (FROM=TO)'
+complete -c batchctl -n '__batchctl_in server.start' -l allow-origin -x -d 'Browser origin allowed to call the API (ORIGIN)'
 complete -c batchctl -n '__batchctl_in server.start' -l concurrency -x -d 'In-flight inference requests across all jobs (default 64) (N)'
 complete -c batchctl -n '__batchctl_in server.start' -l request-timeout -x -d 'Per inference request (default 10m) (DURATION)'
 complete -c batchctl -n '__batchctl_in server.stop' -l data-dir -x -a '(__fish_complete_directories)' -d 'Where datasets and jobs are stored (DIR)'

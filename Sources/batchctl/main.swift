@@ -7,4 +7,4 @@ let streams = IOStreams.system(environment: ProcessInfo.processInfo.environment)
 let status = Batchctl.run(arguments: Array(CommandLine.arguments.dropFirst()),
                           environment: ProcessInfo.processInfo.environment, streams: streams)
 streams.flush()
-exit(status)
+Interrupt.exit(status)

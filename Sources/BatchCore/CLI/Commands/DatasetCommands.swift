@@ -61,6 +61,7 @@ enum DatasetCommands {
                               validate: Bool, render: Bool) throws -> ResourceName {
         var staged: StagedFile?
         if let file { staged = try stage(c, file: file, validate: validate) }
+        defer { if let staged, staged.isTemporaryCopy { unlink(staged.path); TemporaryFiles.shared.remove(staged.path) } }
         let client = try c.client()
         let name = ResourceName(account: try c.account(), kind: .dataset, id: id)
         var dataset = Dataset()
@@ -79,7 +80,18 @@ enum DatasetCommands {
         if let source = dataset.source { body.append(source) }
         body.append(("exampleCount", .string(String(dataset.exampleCount))))
         if dataset.format != .unspecified { body.append(("format", .string(dataset.format.rawValue))) }
-        let created = try client.send(Endpoints.createDataset(account: name.account, id: id, dataset: .object(body)))
+        let created: JSONValue?
+        do {
+            created = try client.send(Endpoints.createDataset(account: name.account, id: id, dataset: .object(body)))
+        } catch let e as GatewayError where e.httpStatus == 409 && staged != nil {
+            // An earlier run of this command was stopped between the create and the end of its upload: the
+            // dataset is still UPLOADING, so this run uploads into it instead of failing.
+            guard let existing = try client.send(Endpoints.getDataset(name)),
+                  existing["state"]?.stringValue == DatasetState.uploading.rawValue else { throw e }
+            c.streams.note("\(name) exists and is still UPLOADING (an earlier upload was interrupted); uploading into it")
+            try client.send(Endpoints.updateDataset(name, fields: .object([("exampleCount", .string(String(dataset.exampleCount)))])))
+            created = existing
+        }
         if let staged {
             try upload(c, name: name, staged: staged)
         }
@@ -93,6 +105,7 @@ enum DatasetCommands {
     static func upload(_ c: Context, _ args: DatasetUploadArguments) throws {
         let name = try c.resourceName(c.invocation.positional(0)!, .dataset, what: "dataset")
         let staged = try stage(c, file: c.invocation.positional(1)!, validate: args.validate)
+        defer { if staged.isTemporaryCopy { unlink(staged.path); TemporaryFiles.shared.remove(staged.path) } }
         try c.client().send(Endpoints.updateDataset(name, fields: .object([
             ("exampleCount", .string(String(staged.rows))), ("format", .string(staged.format.rawValue))])))
         try upload(c, name: name, staged: staged)
@@ -106,6 +119,8 @@ enum DatasetCommands {
         var size: Int64
         var rows: Int
         var format: DatasetFormat
+        /// A copy of stdin in $TMPDIR, removed once uploaded (or on a signal).
+        var isTemporaryCopy = false
     }
 
     static func stage(_ c: Context, file: String, validate: Bool) throws -> StagedFile {
@@ -130,11 +145,11 @@ enum DatasetCommands {
             for w in report.renderedWarnings { c.streams.note("warning: \(w)") }
             c.streams.note("validated \(file): \(report.summary)")
             return StagedFile(path: path, fileName: fileName, size: Int64(info.st_size), rows: report.rows,
-                              format: report.format == .completion ? .completion : .chat)
+                              format: report.format == .completion ? .completion : .chat, isTemporaryCopy: file == "-")
         }
         // Without validation the example count still has to be right: count non-blank lines.
         let rows = try countRows(path: path)
-        return StagedFile(path: path, fileName: fileName, size: Int64(info.st_size), rows: rows, format: .chat)
+        return StagedFile(path: path, fileName: fileName, size: Int64(info.st_size), rows: rows, format: .chat, isTemporaryCopy: file == "-")
     }
 
     static func countRows(path: String) throws -> Int {

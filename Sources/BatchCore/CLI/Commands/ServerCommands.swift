@@ -35,6 +35,7 @@ enum ServerCommands {
         o.inferenceURL = args.inferenceURL
         o.inferenceAPIKey = args.inferenceAPIKey
         o.modelMap = args.modelMap
+        o.allowedOrigins = args.allowedOrigins
         if let n = args.concurrency { o.concurrency = n }
         if let t = args.requestTimeout { o.requestTimeout = DurationText.seconds(t) }
         if let t = args.minJobDuration { o.minJobDuration = DurationText.seconds(t) }
@@ -53,10 +54,7 @@ enum ServerCommands {
 
         func write(_ dataDir: String) throws {
             let json = JSONValue.object([("pid", .int(pid)), ("url", .string(url)), ("started", .string(started)), ("account", .string(account))])
-            let path = PidFile.path(dataDir)
-            let temporary = path + ".tmp"
-            try Data(json.serialized()).write(to: URL(fileURLWithPath: temporary))
-            rename(temporary, path)
+            try AtomicFile.write(json.serialized(), to: PidFile.path(dataDir), mode: 0o600)
         }
 
         static func read(_ dataDir: String) -> PidFile? {
@@ -72,6 +70,8 @@ enum ServerCommands {
         // glibc gives every thread that allocates its own arena; with 64 request threads that alone can
         // double the server's memory. Two arenas cost nothing measurable in speed (see the engine benchmark).
         limitMallocArenas(2)
+        // Datasets, results, the log and the pid file are the user's alone, whatever the API key says.
+        umask(0o077)
         let o = try options(c, args)
         let server: LocalGatewayServer
         let url: String
@@ -84,9 +84,8 @@ enum ServerCommands {
         let pid = PidFile(pid: getpid(), url: url, started: Timestamp.now(), account: o.account)
         try? pid.write(o.dataDir)
         c.streams.error("batchctl server: listening on \(url) (data dir \(o.dataDir), backend \(o.backend)\(o.apiKey == nil ? "" : ", API key required"))")
-        Interrupt.disable()
-        let signal = HTTPServer.waitForSignal()
-        c.streams.error("batchctl server: signal \(signal): finishing requests in flight and checkpointing jobs")
+        let signal = Interrupt.waitForServerStop()
+        c.streams.error("batchctl server: signal \(signal): finishing requests in flight and checkpointing jobs (a second signal stops at once)")
         server.stop()
         if PidFile.read(o.dataDir)?.pid == getpid() { unlink(PidFile.path(o.dataDir)) }
         c.streams.error("batchctl server: stopped")
@@ -112,7 +111,7 @@ enum ServerCommands {
         if let existing = PidFile.read(o.dataDir), existing.isAlive, probe(existing.url) {
             throw CLIError.failure("a server is already running at \(existing.url) (pid \(existing.pid)) for data dir \(o.dataDir)")
         }
-        try FileManager.default.createDirectory(atPath: o.dataDir, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: o.dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let logPath = o.dataDir + "/server.log"
         let logStart = (try? FileManager.default.attributesOfItem(atPath: logPath)[.size] as? Int) ?? 0
         var args = ["server"] + arguments
@@ -144,7 +143,7 @@ enum ServerCommands {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

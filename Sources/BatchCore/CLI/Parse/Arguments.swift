@@ -349,6 +349,7 @@ struct ServerArguments: CommandArguments {
     var inferenceURL: String?
     var inferenceAPIKey: String?
     var modelMap: [String]
+    var allowedOrigins: [String]
     var concurrency: Int?
     var requestTimeout: Duration?
     var minJobDuration: Duration?
@@ -365,6 +366,7 @@ struct ServerArguments: CommandArguments {
         inferenceURL = flags.string(.inferenceURL)
         inferenceAPIKey = flags.string(.inferenceAPIKey)
         modelMap = flags.list(.modelMap)
+        allowedOrigins = flags.list(.allowOrigin)
         concurrency = flags.integer(.concurrency)
         requestTimeout = flags.duration(.requestTimeout)
         minJobDuration = flags.duration(.minJobDuration)

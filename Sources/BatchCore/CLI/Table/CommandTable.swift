@@ -85,6 +85,8 @@ public enum CommandTable {
         FlagSpec(.inferenceAPIKey, value: .string, valueName: "KEY", doc: "Bearer key sent to the inference server"),
         FlagSpec(.modelMap, value: .string, valueName: "FROM=TO", repeatable: true, doc: "Map a job's model to a backend model",
                  longDoc: "Repeatable. By default accounts/*/models/NAME is sent as NAME."),
+        FlagSpec(.allowOrigin, value: .string, valueName: "ORIGIN", repeatable: true, doc: "Browser origin allowed to call the API",
+                 longDoc: "Repeatable, e.g. https://app.example.com. Requests carrying any other Origin are refused (none is allowed by default)."),
         FlagSpec(.concurrency, value: .integer, valueName: "N", doc: "In-flight inference requests across all jobs (default 64)"),
         FlagSpec(.requestTimeout, value: .duration, valueName: "DURATION", doc: "Per inference request (default 10m)"),
         FlagSpec(.minJobDuration, value: .duration, valueName: "DURATION", doc: "Lower bound of maxJobDuration (default 12h)",

@@ -63,6 +63,7 @@ public enum Flag: String, CaseIterable, Sendable {
     case inferenceURL = "inference-url"
     case inferenceAPIKey = "inference-api-key"
     case modelMap = "model-map"
+    case allowOrigin = "allow-origin"
     case concurrency
     case requestTimeout = "request-timeout"
     case minJobDuration = "min-job-duration"
