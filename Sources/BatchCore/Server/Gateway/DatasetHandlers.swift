@@ -29,7 +29,14 @@ extension Gateway {
 
     func listDatasets(_ request: HTTPRequest, _ account: String) throws -> HTTPResponse {
         let query = try ListQuery(request.query, defaultOrder: "name", fields: Gateway.datasetListFields)
-        return Gateway.ok(query.page(store.datasets(account).map(\.json), itemsKey: "datasets"))
+        return Gateway.ok(query.page(store.datasets(account), itemsKey: "datasets", fields: Gateway.listFields, json: \.json))
+    }
+
+    /// The fields a dataset list filters and sorts on, without serialising the whole dataset.
+    static func listFields(_ d: Dataset) -> JSONValue {
+        .object([("name", .string(d.name)), ("displayName", .string(d.displayName)), ("createTime", .string(d.createTime ?? "")),
+                 ("updateTime", .string(d.updateTime ?? "")), ("state", .string(d.state.rawValue)), ("format", .string(d.format.rawValue)),
+                 ("exampleCount", .string(String(d.exampleCount))), ("sourceJobName", .string(d.sourceJobName))])
     }
 
     func createDataset(_ request: HTTPRequest, _ account: String) throws -> HTTPResponse {

@@ -23,7 +23,15 @@ extension Gateway {
 
     func listJobs(_ request: HTTPRequest, _ account: String) throws -> HTTPResponse {
         let query = try ListQuery(request.query, defaultOrder: "createTime", fields: Gateway.jobListFields)
-        return Gateway.ok(query.page(store.jobs(account).map(\.json), itemsKey: "batchInferenceJobs"))
+        return Gateway.ok(query.page(store.jobs(account), itemsKey: "batchInferenceJobs", fields: Gateway.listFields, json: \.json))
+    }
+
+    /// The fields a job list filters and sorts on, without serialising the whole job.
+    static func listFields(_ j: BatchInferenceJob) -> JSONValue {
+        .object([("name", .string(j.name)), ("displayName", .string(j.displayName)), ("createTime", .string(j.createTime ?? "")),
+                 ("updateTime", .string(j.updateTime ?? "")), ("state", .string(j.state.rawValue)), ("model", .string(j.model)),
+                 ("inputDatasetId", .string(j.inputDatasetId)), ("outputDatasetId", .string(j.outputDatasetId)),
+                 ("continuedFromJobName", .string(j.continuedFromJobName))])
     }
 
     func datasetName(_ text: String, _ account: String, field: String) throws -> ResourceName {

@@ -107,10 +107,17 @@ struct ListQuery {
         }
     }
 
-    /// Filters, sorts and pages `items`; returns the list answer.
+    /// Filters, sorts and pages JSON items.
     func page(_ items: [JSONValue], itemsKey: String) -> JSONValue {
-        var selected = items.filter(matches)
-        selected.sort { a, b in
+        page(items, itemsKey: itemsKey, fields: { $0 }, json: { $0 })
+    }
+
+    /// Filters, sorts and pages `items` by their list `fields` (a small object), then serialises only the
+    /// page's own items with `json`: walking a long list costs each item once, not once per page.
+    func page<Item>(_ items: [Item], itemsKey: String, fields: (Item) -> JSONValue, json: (Item) -> JSONValue) -> JSONValue {
+        var selected = items.map { (fields: fields($0), item: $0) }.filter { matches($0.fields) }
+        selected.sort { x, y in
+            let a = x.fields, b = y.fields
             for (field, descending) in order {
                 guard let r = ListQuery.compare(a[field], b[field]?.stringValue ?? b[field]?.compactText ?? ""), r != 0 else { continue }
                 return descending ? r > 0 : r < 0
@@ -121,6 +128,6 @@ struct ListQuery {
         let start = min(offset, total)
         let end = min(start + pageSize, total)
         let next = end < total ? Base64URL.encode(Array("o:\(end)".utf8)) : ""
-        return ListPage(items: Array(selected[start..<end]), nextPageToken: next, totalSize: total).json(itemsKey: itemsKey)
+        return ListPage(items: selected[start..<end].map { json($0.item) }, nextPageToken: next, totalSize: total).json(itemsKey: itemsKey)
     }
 }

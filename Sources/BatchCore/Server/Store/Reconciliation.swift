@@ -63,6 +63,7 @@ enum Reconciliation {
             || name.hasSuffix(".tmp")
     }
 
+    @discardableResult
     static func run(_ store: Store, log: (String) -> Void) -> Report {
         store.locked {
             var report = Report()
