@@ -133,7 +133,19 @@ public final class LocalGatewayServer: @unchecked Sendable {
     }
 
     static func logLine(_ line: String) {
-        FileHandle.standardError.write(Data("\(Timestamp.now().prefix(23))Z \(line)\n".utf8))
+        writeToStandardError("\(Timestamp.now().prefix(23))Z \(line)\n")
+    }
+
+    /// Best effort: a log on a full disk must not take the server down (FileHandle traps on a failed write).
+    static func writeToStandardError(_ text: String) {
+        var bytes = Array(text.utf8)
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            done += n
+        }
     }
 
     /// Binds, starts the job workers, and returns the address it listens on.

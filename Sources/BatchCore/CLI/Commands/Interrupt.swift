@@ -104,6 +104,10 @@ public enum Interrupt {
         let already = first
         lock.unlock()
         if already == 0 { waiter.wait() }
-        return first
+        let received = first
+        // Handled: the graceful stop is the answer, so it does not decide the exit status. A second signal
+        // is recorded afresh and ends the process at once.
+        first = 0
+        return received
     }
 }

@@ -72,6 +72,12 @@ enum ServerCommands {
         limitMallocArenas(2)
         // Datasets, results, the log and the pid file are the user's alone, whatever the API key says.
         umask(0o077)
+        // Thousands of connections (idle or slow ones included) need descriptors: take what the hard limit allows.
+        var files = rlimit()
+        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &files) == 0, files.rlim_cur < files.rlim_max {
+            files.rlim_cur = files.rlim_max
+            _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &files)
+        }
         let o = try options(c, args)
         let server: LocalGatewayServer
         let url: String

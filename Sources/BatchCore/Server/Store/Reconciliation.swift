@@ -28,6 +28,15 @@ extension Store {
     func finalizeOutput(of job: BatchInferenceJob, _ account: String) {
         guard let out = ResourceName(job.outputDatasetId, kind: .dataset) else { return }
         locked(.dataset(account, out.id)) {
+            // Bytes past the checkpoint (a write cut by a full disk or a stop) are not rows: the READY
+            // dataset holds exactly what the counters count.
+            let dir = datasetFilesDir(account, out.id)
+            if let lengths = (try? checkpointedLengths(inOutputDirectory: dir)) ?? nil {
+                for (name, length) in [(OutputFiles.results, lengths.results), (OutputFiles.errors, lengths.errors)] {
+                    var info = stat()
+                    if stat(dir + "/" + name, &info) == 0, UInt64(info.st_size) > length { _ = truncate(dir + "/" + name, off_t(length)) }
+                }
+            }
             guard var d = dataset(account, out.id) else { return }
             let rows = Int64(checkpointedProgress(of: job, account)?.outputRows ?? job.jobProgress?.outputRows ?? 0)
             guard d.state != DatasetState.ready || d.exampleCount != rows else { return }
@@ -127,10 +136,9 @@ enum Reconciliation {
                     }
                     report.countersFixed += 1
                 }
-                if needsFinalizing(store, job, account) {
-                    store.finalizeOutput(of: store.job(account, job.id) ?? job, account)
-                    report.datasetsFinalized += 1
-                }
+                let finalizing = needsFinalizing(store, job, account)
+                store.finalizeOutput(of: store.job(account, job.id) ?? job, account)
+                if finalizing { report.datasetsFinalized += 1 }
                 continue
             }
             switch job.state {

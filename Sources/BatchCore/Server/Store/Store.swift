@@ -79,7 +79,7 @@ final class Store: @unchecked Sendable {
                 let path = datasetDir(account, id) + "/dataset.json"
                 guard let data = fm.contents(atPath: path) else { continue }
                 do { datasets[Store.key(account, id)] = try Dataset(json: JSONValue(parsing: [UInt8](data))) } catch {
-                    FileHandle.standardError.write(Data("batchctl server: skipping unreadable record \(path): \(error)\n".utf8))
+                    LocalGatewayServer.writeToStandardError("batchctl server: skipping unreadable record \(path): \(error)\n")
                 }
             }
             for id in (try? fm.contentsOfDirectory(atPath: accountDir(account) + "/batchInferenceJobs")) ?? [] where ResourceID.isValid(id) {
@@ -89,7 +89,7 @@ final class Store: @unchecked Sendable {
                     let job = try BatchInferenceJob(json: JSONValue(parsing: [UInt8](data)))
                     jobs[Store.key(account, id)] = job
                 } catch {
-                    FileHandle.standardError.write(Data("batchctl server: skipping unreadable record \(path): \(error)\n".utf8))
+                    LocalGatewayServer.writeToStandardError("batchctl server: skipping unreadable record \(path): \(error)\n")
                 }
             }
         }
