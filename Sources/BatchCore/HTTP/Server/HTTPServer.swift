@@ -118,6 +118,9 @@ public final class HTTPServer: @unchecked Sendable {
     private var waiting: [Int: HTTPConnection] = [:]
     private var lingering: [Lingering] = []
     private var nextConnectionID = 0
+    /// `maxConnections`, or less when the descriptor limit would run out first (eviction must start before
+    /// accept fails with EMFILE).
+    private var connectionLimit = 0
     /// Written once by `stop`; never read, so it stays readable and wakes every poll that watches it.
     private var stopPipe: (read: Int32, write: Int32) = (-1, -1)
     /// Written when a worker hands a connection back, so the reactor polls it from now on.
@@ -187,6 +190,10 @@ public final class HTTPServer: @unchecked Sendable {
         for descriptor in wakeDescriptors { _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK) }
         stopPipe = (stopDescriptors[0], stopDescriptors[1])
         wakePipe = (wakeDescriptors[0], wakeDescriptors[1])
+        var files = rlimit()
+        let descriptors = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &files) == 0 ? Int(clamping: files.rlim_cur) : 1024
+        // Each connection is one descriptor; handlers need some of their own (files, backends).
+        connectionLimit = max(4, min(configuration.maxConnections, descriptors - 256))
         reactorRunning = true
         guard spawnDetachedThread(stackSize: 1 << 20, { [self] in reactorLoop(listener: listener) }) else {
             reactorRunning = false
@@ -325,7 +332,7 @@ public final class HTTPServer: @unchecked Sendable {
 
     // MARK: - The reactor
 
-    private var underPressure: Bool { connections.count * 2 > configuration.maxConnections }
+    private var underPressure: Bool { connections.count * 2 > connectionLimit }
 
     private func reactorLoop(listener: Int32) {
         var descriptors: [pollfd] = []
@@ -496,8 +503,10 @@ public final class HTTPServer: @unchecked Sendable {
                 case EAGAIN, EWOULDBLOCK: return
                 case EINTR, ECONNABORTED, EPROTO: continue
                 default:
-                    // Out of descriptors or memory: the pending connection stays queued; the next poll retries.
+                    // Out of descriptors or memory: the pending connection stays queued; back off a little so
+                    // the next poll, which finds it again at once, does not spin.
                     report("accept failed: \(String(cString: strerror(errno)))")
+                    usleep(10_000)
                     return
                 }
             }
@@ -512,7 +521,7 @@ public final class HTTPServer: @unchecked Sendable {
     private func admit(_ client: Int32, remoteAddress: String) {
         condition.lock()
         var evicted: HTTPConnection?
-        if connections.count >= configuration.maxConnections {
+        if connections.count >= connectionLimit {
             // Make room by closing the connection idle longest (one that sent nothing since its last answer
             // first, then the slowest head); when every connection is busy, the new one is refused.
             evicted = waiting.values.min { a, b in
@@ -524,7 +533,7 @@ public final class HTTPServer: @unchecked Sendable {
                 connections[evicted.id] = nil
             } else {
                 condition.unlock()
-                report("connection limit of \(configuration.maxConnections) reached, every connection busy: \(remoteAddress) answered 503")
+                report("connection limit of \(connectionLimit) reached, every connection busy: \(remoteAddress) answered 503")
                 refuseOverCapacity(client)
                 return
             }

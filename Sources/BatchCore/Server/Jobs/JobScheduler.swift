@@ -142,8 +142,9 @@ final class JobScheduler: @unchecked Sendable {
     }
 
     /// Ends a job as one compare-and-set: a job that has already ended keeps its end (terminal states are
-    /// final), a job being deleted is deleted, and the counters are the checkpoint's. The record and then the
-    /// output dataset are saved, retried until a full disk takes them.
+    /// final), a job being deleted is deleted, and the counters are the checkpoint's. The output dataset is
+    /// made READY first, so whoever sees the job ended sees its output complete (and a kill in between only
+    /// resumes a job that has nothing left to do); both are retried until a full disk takes them.
     private func finish(_ account: String, _ id: String, state: JobState, status: ResourceStatus = ResourceStatus()) {
         let now = Timestamp.now()
         var deleting = false
@@ -151,6 +152,7 @@ final class JobScheduler: @unchecked Sendable {
             guard let current = store.job(account, id), !current.isTerminal else { return nil }
             if current.state == JobState.deletingCleaningUp { deleting = true; return nil }
             let checkpointed = store.checkpointedProgress(of: current, account)
+            store.finalizeOutput(of: current, account)
             return store.updateJobEventually(account, id) { j in
                 if let checkpointed { j.jobProgress = checkpointed }
                 if state == JobState.completed, var p = j.jobProgress { p.percent = 100; j.jobProgress = p }
@@ -162,7 +164,6 @@ final class JobScheduler: @unchecked Sendable {
         }
         if deleting { delete(account, id); return }
         guard let job = ended else { return }
-        store.finalizeOutput(of: job, account)
         log("\(job.name) ended \(state)\(status.message.isEmpty ? "" : ": \(status.message)")")
     }
 

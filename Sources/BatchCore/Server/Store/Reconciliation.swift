@@ -149,14 +149,14 @@ enum Reconciliation {
                 report.jobsDeleted += 1
             case JobState.cancelling:
                 let now = Timestamp.now()
-                let ended = store.updateJobEventually(account, job.id) { j in
+                store.finalizeOutput(of: job, account)
+                store.updateJobEventually(account, job.id) { j in
                     if let checkpointed { j.jobProgress = checkpointed }
                     j.state = JobState.cancelled
                     j.status = ResourceStatus(code: "CANCELLED", message: "cancelled; finished rows are kept")
                     if j.lifecycle == nil { j.lifecycle = JobLifecycle() }
                     j.lifecycle?.endTime = now
                 }
-                if let ended { store.finalizeOutput(of: ended, account) }
                 report.jobsEnded += 1
             default:
                 // It resumes from its checkpoint; until its first progress report it shows what that holds.
