@@ -193,7 +193,7 @@ public final class HTTPServer: @unchecked Sendable {
         var files = rlimit()
         let descriptors = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &files) == 0 ? Int(clamping: files.rlim_cur) : 1024
         // Each connection is one descriptor; handlers need some of their own (files, backends).
-        connectionLimit = max(4, min(configuration.maxConnections, descriptors - 256))
+        connectionLimit = max(1, min(configuration.maxConnections, descriptors - 256))
         reactorRunning = true
         guard spawnDetachedThread(stackSize: 1 << 20, { [self] in reactorLoop(listener: listener) }) else {
             reactorRunning = false
