@@ -3,7 +3,7 @@
 # Install: batchctl completion bash > ~/.local/share/bash-completion/completions/batchctl
 
 # Every spelling of a flag that takes a value: the walk skips the value wherever the flag stands.
-_batchctl_valued=' --account-id -a --api-key --profile -p --server --output -o --timeout --cacert --display-name --format --filter --order-by --page-size --page-token --limit --output-dir --job-id --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --download --interval --listen --data-dir --backend --inference-url --inference-api-key --model-map --allow-origin --concurrency --request-timeout --min-job-duration --fail-requests '
+_batchctl_valued=' --account-id -a --api-key --profile -p --server --output -o --timeout --cacert --display-name --format --external-url --filter --order-by --page-size --page-token --limit --wait-timeout --output-dir --job-id --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --download --progress-interval --interval --listen --data-dir --backend --inference-url --inference-api-key --model-map --allow-origin --concurrency --request-timeout --min-job-duration --fail-requests '
 # Flags that choose the gateway; passed on to `batchctl __complete` so live ids come from the same one.
 _batchctl_connection=' --account-id -a --api-key --profile -p --server --local '
 
@@ -15,6 +15,7 @@ _batchctl_route() {
         'dataset upload'|'datasets upload'|'upload dataset'|'upload datasets') cmd=dataset.upload skip=2 ;;
         'dataset get'|'datasets get'|'get dataset'|'get datasets') cmd=dataset.get skip=2 ;;
         'dataset list'|'datasets list'|'list dataset'|'list datasets') cmd=dataset.list skip=2 ;;
+        'dataset update'|'datasets update'|'update dataset'|'update datasets') cmd=dataset.update skip=2 ;;
         'dataset delete'|'datasets delete'|'delete dataset'|'delete datasets') cmd=dataset.delete skip=2 ;;
         'dataset download'|'datasets download'|'download dataset'|'download datasets') cmd=dataset.download skip=2 ;;
         'dataset validate'|'datasets validate'|'validate dataset'|'validate datasets') cmd=dataset.validate skip=2 ;;
@@ -29,6 +30,8 @@ _batchctl_route() {
         'server status') cmd=server.status skip=2 ;;
         *)
             case $1 in
+                'whoami') cmd=whoami skip=1 ;;
+                'set-api-key') cmd=set-api-key skip=1 ;;
                 'server') cmd=server skip=1 ;;
                 'completion') cmd=completion skip=1 ;;
                 'man') cmd=man skip=1 ;;
@@ -42,12 +45,13 @@ _batchctl_route() {
 # firectl-style leading verb. Fails when nothing has to follow.
 _batchctl_next() {
     case $1 in
-        'dataset'|'datasets') next='create upload get list delete download validate' ;;
+        'dataset'|'datasets') next='create upload get list update delete download validate' ;;
         'batch-inference-job'|'bij'|'batch-inference-jobs'|'bijs') next='create get list delete cancel wait' ;;
         'server') next='start stop status' ;;
         'create') next='dataset datasets batch-inference-job bij batch-inference-jobs bijs' ;;
         'get') next='dataset datasets batch-inference-job bij batch-inference-jobs bijs' ;;
         'list') next='dataset datasets batch-inference-job bij batch-inference-jobs bijs' ;;
+        'update') next='dataset datasets' ;;
         'delete') next='dataset datasets batch-inference-job bij batch-inference-jobs bijs' ;;
         'download') next='dataset datasets' ;;
         'upload') next='dataset datasets' ;;
@@ -61,19 +65,22 @@ _batchctl_next() {
 # Sets flags to the flags valid in command $1 (its own, then the global ones).
 _batchctl_flags() {
     case $1 in
-        'dataset.create') flags='--display-name --format --no-validate --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
-        'dataset.upload') flags='--no-validate --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'dataset.create') flags='--display-name --format --no-validate --external-url --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'dataset.upload') flags='--no-validate --force --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'dataset.get') flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'dataset.list') flags='--filter --order-by --page-size --page-token --no-paginate --limit --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
-        'dataset.delete') flags='--wait --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'dataset.update') flags='--display-name --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'dataset.delete') flags='--wait --wait-timeout --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'dataset.download') flags='--output-dir --download-lineage --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
-        'dataset.validate') flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
-        'batch-inference-job.create') flags='--job-id --display-name --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --wait --download --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
-        'batch-inference-job.get') flags='--watch --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'dataset.validate') flags='--format --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'batch-inference-job.create') flags='--job-id --display-name --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --wait --download --wait-timeout --fail-on-row-errors --progress-interval --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'batch-inference-job.get') flags='--watch --wait-timeout --fail-on-row-errors --progress-interval --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'batch-inference-job.list') flags='--filter --order-by --page-size --page-token --no-paginate --limit --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
-        'batch-inference-job.delete') flags='--wait --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'batch-inference-job.delete') flags='--wait --wait-timeout --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'batch-inference-job.cancel') flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
-        'batch-inference-job.wait') flags='--timeout --interval --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --cacert --help -h --version' ;;
+        'batch-inference-job.wait') flags='--interval --wait-timeout --fail-on-row-errors --progress-interval --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'whoami') flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'set-api-key') flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'server') flags='--listen --data-dir --api-key --account-id -a --backend --inference-url --inference-api-key --model-map --allow-origin --concurrency --request-timeout --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'server.start') flags='--listen --data-dir --api-key --account-id -a --backend --inference-url --inference-api-key --model-map --allow-origin --concurrency --request-timeout --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'server.stop') flags='--data-dir --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
@@ -92,12 +99,16 @@ _batchctl_flag_value() {
     case "$1 $2" in
         'dataset.create --display-name') kind='' ;;
         'dataset.create --format') kind='choices:chat completion' ;;
+        'dataset.create --external-url') kind='' ;;
         'dataset.list --filter') kind='' ;;
         'dataset.list --order-by') kind='' ;;
         'dataset.list --page-size') kind='' ;;
         'dataset.list --page-token') kind='' ;;
         'dataset.list --limit') kind='' ;;
+        'dataset.update --display-name') kind='' ;;
+        'dataset.delete --wait-timeout') kind='' ;;
         'dataset.download --output-dir') kind=directories ;;
+        'dataset.validate --format') kind='choices:chat completion' ;;
         'batch-inference-job.create --job-id') kind='' ;;
         'batch-inference-job.create --display-name') kind='' ;;
         'batch-inference-job.create --model'|'batch-inference-job.create -m') kind='' ;;
@@ -115,13 +126,19 @@ _batchctl_flag_value() {
         'batch-inference-job.create --max-job-duration') kind='' ;;
         'batch-inference-job.create --input-file') kind=files ;;
         'batch-inference-job.create --download') kind=directories ;;
+        'batch-inference-job.create --wait-timeout') kind='' ;;
+        'batch-inference-job.create --progress-interval') kind='' ;;
+        'batch-inference-job.get --wait-timeout') kind='' ;;
+        'batch-inference-job.get --progress-interval') kind='' ;;
         'batch-inference-job.list --filter') kind='' ;;
         'batch-inference-job.list --order-by') kind='' ;;
         'batch-inference-job.list --page-size') kind='' ;;
         'batch-inference-job.list --page-token') kind='' ;;
         'batch-inference-job.list --limit') kind='' ;;
-        'batch-inference-job.wait --timeout') kind='' ;;
+        'batch-inference-job.delete --wait-timeout') kind='' ;;
         'batch-inference-job.wait --interval') kind='' ;;
+        'batch-inference-job.wait --wait-timeout') kind='' ;;
+        'batch-inference-job.wait --progress-interval') kind='' ;;
         'server --listen') kind='' ;;
         'server --data-dir') kind=directories ;;
         'server --api-key') kind='' ;;
@@ -164,6 +181,7 @@ _batchctl_arg_value() {
         'dataset.upload 0') kind=datasets ;;
         'dataset.upload 1') kind=files ;;
         'dataset.get 0') kind=datasets ;;
+        'dataset.update 0') kind=datasets ;;
         'dataset.delete 0') kind=datasets ;;
         'dataset.download 0') kind=datasets ;;
         'dataset.validate 0') kind=files ;;
@@ -272,7 +290,7 @@ _batchctl() {
         _batchctl_flags "$cmd"
         mapfile -t cands < <(compgen -W "$flags" -- "$cur")
     elif (( ${#pos[@]} == 0 )); then
-        mapfile -t cands < <(compgen -W 'dataset datasets batch-inference-job bij batch-inference-jobs bijs server completion man version help create get list delete download upload validate cancel wait' -- "$cur")
+        mapfile -t cands < <(compgen -W 'dataset datasets batch-inference-job bij batch-inference-jobs bijs whoami set-api-key server completion man version help create get list update delete download upload validate cancel wait' -- "$cur")
     else
         if (( ${#pos[@]} == 1 )) && _batchctl_next "${pos[0]}"; then
             mapfile -t cands < <(compgen -W "$next" -- "$cur")
@@ -283,7 +301,7 @@ _batchctl() {
             if [[ $kind == command ]]; then
                 # help's argument: a noun, then one of its verbs.
                 if (( index == 0 )); then
-                    kind='choices:dataset datasets batch-inference-job bij batch-inference-jobs bijs server completion man version help'
+                    kind='choices:dataset datasets batch-inference-job bij batch-inference-jobs bijs whoami set-api-key server completion man version help'
                 elif (( index == 1 )) && _batchctl_next "${pos[skip]}"; then
                     kind="choices:$next"
                 else

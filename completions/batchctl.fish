@@ -6,7 +6,7 @@
 # __batchctl_skip (the command and how many words name it), __batchctl_want (a flag still waiting for
 # its value) and __batchctl_pass (the flags that choose the gateway, for `__complete`).
 function __batchctl_state
-    set -l valued --account-id -a --api-key --profile -p --server --output -o --timeout --cacert --display-name --format --filter --order-by --page-size --page-token --limit --output-dir --job-id --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --download --interval --listen --data-dir --backend --inference-url --inference-api-key --model-map --allow-origin --concurrency --request-timeout --min-job-duration --fail-requests
+    set -l valued --account-id -a --api-key --profile -p --server --output -o --timeout --cacert --display-name --format --external-url --filter --order-by --page-size --page-token --limit --wait-timeout --output-dir --job-id --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --download --progress-interval --interval --listen --data-dir --backend --inference-url --inference-api-key --model-map --allow-origin --concurrency --request-timeout --min-job-duration --fail-requests
     set -l connection --account-id -a --api-key --profile -p --server --local
     set -g __batchctl_pos
     set -g __batchctl_pass
@@ -66,6 +66,8 @@ function __batchctl_state
             set __batchctl_cmd dataset.get; set __batchctl_skip 2
         case 'dataset list' 'datasets list' 'list dataset' 'list datasets'
             set __batchctl_cmd dataset.list; set __batchctl_skip 2
+        case 'dataset update' 'datasets update' 'update dataset' 'update datasets'
+            set __batchctl_cmd dataset.update; set __batchctl_skip 2
         case 'dataset delete' 'datasets delete' 'delete dataset' 'delete datasets'
             set __batchctl_cmd dataset.delete; set __batchctl_skip 2
         case 'dataset download' 'datasets download' 'download dataset' 'download datasets'
@@ -92,6 +94,10 @@ function __batchctl_state
             set __batchctl_cmd server.status; set __batchctl_skip 2
         case '*'
             switch "$__batchctl_pos[1]"
+                case 'whoami'
+                    set __batchctl_cmd whoami; set __batchctl_skip 1
+                case 'set-api-key'
+                    set __batchctl_cmd set-api-key; set __batchctl_skip 1
                 case 'server'
                     set __batchctl_cmd server; set __batchctl_skip 1
                 case 'completion'
@@ -150,6 +156,8 @@ complete -c batchctl -n __batchctl_none -a 'batch-inference-job' -d 'Create, fol
 complete -c batchctl -n __batchctl_none -a 'bij' -d 'Create, follow and manage batch inference jobs'
 complete -c batchctl -n __batchctl_none -a 'batch-inference-jobs' -d 'Create, follow and manage batch inference jobs'
 complete -c batchctl -n __batchctl_none -a 'bijs' -d 'Create, follow and manage batch inference jobs'
+complete -c batchctl -n __batchctl_none -a 'whoami' -d 'Show the account, API key and gateway in use, and where each came from'
+complete -c batchctl -n __batchctl_none -a 'set-api-key' -d 'Save an API key in the profile\'s auth.ini'
 complete -c batchctl -n __batchctl_none -a 'server' -d 'Run the local Fireworks-compatible gateway'
 complete -c batchctl -n __batchctl_none -a 'completion' -d 'Print a shell completion script'
 complete -c batchctl -n __batchctl_none -a 'man' -d 'Print the man page (roff)'
@@ -164,6 +172,8 @@ complete -c batchctl -n '__batchctl_after get' -a 'batch-inference-job bij batch
 complete -c batchctl -n __batchctl_none -a 'list' -d 'firectl order: list dataset ...'
 complete -c batchctl -n '__batchctl_after list' -a 'dataset datasets' -d 'Create, upload, inspect, download and validate datasets'
 complete -c batchctl -n '__batchctl_after list' -a 'batch-inference-job bij batch-inference-jobs bijs' -d 'Create, follow and manage batch inference jobs'
+complete -c batchctl -n __batchctl_none -a 'update' -d 'firectl order: update dataset ...'
+complete -c batchctl -n '__batchctl_after update' -a 'dataset datasets' -d 'Create, upload, inspect, download and validate datasets'
 complete -c batchctl -n __batchctl_none -a 'delete' -d 'firectl order: delete dataset ...'
 complete -c batchctl -n '__batchctl_after delete' -a 'dataset datasets' -d 'Create, upload, inspect, download and validate datasets'
 complete -c batchctl -n '__batchctl_after delete' -a 'batch-inference-job bij batch-inference-jobs bijs' -d 'Create, follow and manage batch inference jobs'
@@ -183,6 +193,7 @@ complete -c batchctl -n '__batchctl_after dataset datasets' -a 'create' -d 'Crea
 complete -c batchctl -n '__batchctl_after dataset datasets' -a 'upload' -d 'Upload a JSONL file into an existing dataset'
 complete -c batchctl -n '__batchctl_after dataset datasets' -a 'get' -d 'Show a dataset'
 complete -c batchctl -n '__batchctl_after dataset datasets' -a 'list' -d 'List datasets'
+complete -c batchctl -n '__batchctl_after dataset datasets' -a 'update' -d 'Change a dataset\'s display name'
 complete -c batchctl -n '__batchctl_after dataset datasets' -a 'delete' -d 'Delete a dataset'
 complete -c batchctl -n '__batchctl_after dataset datasets' -a 'download' -d 'Download a dataset\'s files'
 complete -c batchctl -n '__batchctl_after dataset datasets' -a 'validate' -d 'Check a JSONL file locally'
@@ -201,6 +212,7 @@ complete -c batchctl -n '__batchctl_arg dataset.create 1' -F -d 'JSONL file to u
 complete -c batchctl -n '__batchctl_arg dataset.upload 0' -a '(__batchctl_ids datasets)' -d 'Existing dataset'
 complete -c batchctl -n '__batchctl_arg dataset.upload 1' -F -d 'JSONL file to upload'
 complete -c batchctl -n '__batchctl_arg dataset.get 0' -a '(__batchctl_ids datasets)' -d 'Dataset id or name'
+complete -c batchctl -n '__batchctl_arg dataset.update 0' -a '(__batchctl_ids datasets)' -d 'Dataset id or name'
 complete -c batchctl -n '__batchctl_arg dataset.delete 0' -a '(__batchctl_ids datasets)' -d 'Dataset id or name'
 complete -c batchctl -n '__batchctl_arg dataset.download 0' -a '(__batchctl_ids datasets)' -d 'Dataset id or name'
 complete -c batchctl -n '__batchctl_arg dataset.validate 0' -F -d 'JSONL file (\'-\' for stdin)'
@@ -215,6 +227,8 @@ complete -c batchctl -n '__batchctl_arg help 0' -a 'batch-inference-job' -d 'Cre
 complete -c batchctl -n '__batchctl_arg help 0' -a 'bij' -d 'Create, follow and manage batch inference jobs'
 complete -c batchctl -n '__batchctl_arg help 0' -a 'batch-inference-jobs' -d 'Create, follow and manage batch inference jobs'
 complete -c batchctl -n '__batchctl_arg help 0' -a 'bijs' -d 'Create, follow and manage batch inference jobs'
+complete -c batchctl -n '__batchctl_arg help 0' -a 'whoami' -d 'Show the account, API key and gateway in use, and where each came from'
+complete -c batchctl -n '__batchctl_arg help 0' -a 'set-api-key' -d 'Save an API key in the profile\'s auth.ini'
 complete -c batchctl -n '__batchctl_arg help 0' -a 'server' -d 'Run the local Fireworks-compatible gateway'
 complete -c batchctl -n '__batchctl_arg help 0' -a 'completion' -d 'Print a shell completion script'
 complete -c batchctl -n '__batchctl_arg help 0' -a 'man' -d 'Print the man page (roff)'
@@ -224,6 +238,7 @@ complete -c batchctl -n '__batchctl_arg help 1 dataset datasets' -a 'create' -d 
 complete -c batchctl -n '__batchctl_arg help 1 dataset datasets' -a 'upload' -d 'Upload a JSONL file into an existing dataset'
 complete -c batchctl -n '__batchctl_arg help 1 dataset datasets' -a 'get' -d 'Show a dataset'
 complete -c batchctl -n '__batchctl_arg help 1 dataset datasets' -a 'list' -d 'List datasets'
+complete -c batchctl -n '__batchctl_arg help 1 dataset datasets' -a 'update' -d 'Change a dataset\'s display name'
 complete -c batchctl -n '__batchctl_arg help 1 dataset datasets' -a 'delete' -d 'Delete a dataset'
 complete -c batchctl -n '__batchctl_arg help 1 dataset datasets' -a 'download' -d 'Download a dataset\'s files'
 complete -c batchctl -n '__batchctl_arg help 1 dataset datasets' -a 'validate' -d 'Check a JSONL file locally'
@@ -239,18 +254,23 @@ complete -c batchctl -n '__batchctl_arg help 1 server' -a 'status' -d 'Show whet
 
 # Flags of each command.
 complete -c batchctl -n '__batchctl_in dataset.create' -l display-name -x -d 'Human-readable name (NAME)'
-complete -c batchctl -n '__batchctl_in dataset.create' -l format -x -a 'chat completion' -d 'Dataset format (default: detected from FILE) (FORMAT)'
+complete -c batchctl -n '__batchctl_in dataset.create' -l format -x -a 'chat completion' -d 'Dataset format (default: detected from FILE); FILE is checked against it (FORMAT)'
 complete -c batchctl -n '__batchctl_in dataset.create' -l no-validate -d 'Skip the local validation of FILE'
+complete -c batchctl -n '__batchctl_in dataset.create' -l external-url -x -d 'Make the dataset from a file in storage (gs://...) instead of FILE (URL)'
 complete -c batchctl -n '__batchctl_in dataset.upload' -l no-validate -d 'Skip the local validation of FILE'
+complete -c batchctl -n '__batchctl_in dataset.upload' -l force -d 'Replace the file of a READY dataset'
 complete -c batchctl -n '__batchctl_in dataset.list' -l filter -x -d 'Filter expression (AIP-160) (EXPR)'
 complete -c batchctl -n '__batchctl_in dataset.list' -l order-by -x -d 'Sort order, e.g. \'create_time desc\' (FIELDS)'
-complete -c batchctl -n '__batchctl_in dataset.list' -l page-size -x -d 'Items per page (max 200) (N)'
-complete -c batchctl -n '__batchctl_in dataset.list' -l page-token -x -d 'Start at this page token (TOKEN)'
-complete -c batchctl -n '__batchctl_in dataset.list' -l no-paginate -d 'Fetch only one page'
+complete -c batchctl -n '__batchctl_in dataset.list' -l page-size -x -d 'Items per request (the gateway allows up to 200) (N)'
+complete -c batchctl -n '__batchctl_in dataset.list' -l page-token -x -d 'Print only the page at this token (TOKEN)'
+complete -c batchctl -n '__batchctl_in dataset.list' -l no-paginate -d 'List all items without pagination (the default, as in firectl)'
 complete -c batchctl -n '__batchctl_in dataset.list' -l limit -x -d 'Stop after N items (N)'
+complete -c batchctl -n '__batchctl_in dataset.update' -l display-name -x -d 'New human-readable name (NAME)'
 complete -c batchctl -n '__batchctl_in dataset.delete' -l wait -d 'Wait until the deletion is complete'
+complete -c batchctl -n '__batchctl_in dataset.delete' -l wait-timeout -x -d 'With --wait: give up after DURATION (default 30m; exit 9) (DURATION)'
 complete -c batchctl -n '__batchctl_in dataset.download' -l output-dir -x -a '(__fish_complete_directories)' -d 'Destination folder (default .) (DIR)'
 complete -c batchctl -n '__batchctl_in dataset.download' -l download-lineage -d 'Also download every dataset of the job continuation chain'
+complete -c batchctl -n '__batchctl_in dataset.validate' -l format -x -a 'chat completion' -d 'Expected format (default: detected from FILE) (FORMAT)'
 complete -c batchctl -n '__batchctl_in batch-inference-job.create' -l job-id -x -d 'Id of the new job (default: generated) (ID)'
 complete -c batchctl -n '__batchctl_in batch-inference-job.create' -l display-name -x -d 'Human-readable name (NAME)'
 complete -c batchctl -n '__batchctl_in batch-inference-job.create' -s m -l model -x -d 'Model, e.g. accounts/fireworks/models/llama-v3p1-8b-instruct (MODEL)'
@@ -269,16 +289,25 @@ complete -c batchctl -n '__batchctl_in batch-inference-job.create' -l max-job-du
 complete -c batchctl -n '__batchctl_in batch-inference-job.create' -l input-file -r -F -d 'Create the input dataset from FILE first (FILE)'
 complete -c batchctl -n '__batchctl_in batch-inference-job.create' -l wait -d 'Follow the job until it ends; exit status from its final state'
 complete -c batchctl -n '__batchctl_in batch-inference-job.create' -l download -x -a '(__fish_complete_directories)' -d 'With --wait: download the output dataset into DIR (DIR)'
-complete -c batchctl -n '__batchctl_in batch-inference-job.get' -l watch -d 'Redraw the progress until the job ends'
+complete -c batchctl -n '__batchctl_in batch-inference-job.create' -l wait-timeout -x -d 'Give up after DURATION (default: no limit; exit 9) (DURATION)'
+complete -c batchctl -n '__batchctl_in batch-inference-job.create' -l fail-on-row-errors -d 'Exit 10 when the job ended with failed rows'
+complete -c batchctl -n '__batchctl_in batch-inference-job.create' -l progress-interval -x -d 'Off a terminal, print a progress line at least this often (default 30s) (DURATION)'
+complete -c batchctl -n '__batchctl_in batch-inference-job.get' -l watch -d 'Follow the progress until the job ends'
+complete -c batchctl -n '__batchctl_in batch-inference-job.get' -l wait-timeout -x -d 'Give up after DURATION (default: no limit; exit 9) (DURATION)'
+complete -c batchctl -n '__batchctl_in batch-inference-job.get' -l fail-on-row-errors -d 'Exit 10 when the job ended with failed rows'
+complete -c batchctl -n '__batchctl_in batch-inference-job.get' -l progress-interval -x -d 'Off a terminal, print a progress line at least this often (default 30s) (DURATION)'
 complete -c batchctl -n '__batchctl_in batch-inference-job.list' -l filter -x -d 'Filter expression (AIP-160) (EXPR)'
 complete -c batchctl -n '__batchctl_in batch-inference-job.list' -l order-by -x -d 'Sort order, e.g. \'create_time desc\' (FIELDS)'
-complete -c batchctl -n '__batchctl_in batch-inference-job.list' -l page-size -x -d 'Items per page (max 200) (N)'
-complete -c batchctl -n '__batchctl_in batch-inference-job.list' -l page-token -x -d 'Start at this page token (TOKEN)'
-complete -c batchctl -n '__batchctl_in batch-inference-job.list' -l no-paginate -d 'Fetch only one page'
+complete -c batchctl -n '__batchctl_in batch-inference-job.list' -l page-size -x -d 'Items per request (the gateway allows up to 200) (N)'
+complete -c batchctl -n '__batchctl_in batch-inference-job.list' -l page-token -x -d 'Print only the page at this token (TOKEN)'
+complete -c batchctl -n '__batchctl_in batch-inference-job.list' -l no-paginate -d 'List all items without pagination (the default, as in firectl)'
 complete -c batchctl -n '__batchctl_in batch-inference-job.list' -l limit -x -d 'Stop after N items (N)'
 complete -c batchctl -n '__batchctl_in batch-inference-job.delete' -l wait -d 'Wait until the deletion is complete'
-complete -c batchctl -n '__batchctl_in batch-inference-job.wait' -l timeout -x -d 'Give up after DURATION (default: no limit) (DURATION)'
+complete -c batchctl -n '__batchctl_in batch-inference-job.delete' -l wait-timeout -x -d 'With --wait: give up after DURATION (default 30m; exit 9) (DURATION)'
 complete -c batchctl -n '__batchctl_in batch-inference-job.wait' -l interval -x -d 'Time between polls (default 5s) (DURATION)'
+complete -c batchctl -n '__batchctl_in batch-inference-job.wait' -l wait-timeout -x -d 'Give up after DURATION (default: no limit; exit 9) (DURATION)'
+complete -c batchctl -n '__batchctl_in batch-inference-job.wait' -l fail-on-row-errors -d 'Exit 10 when the job ended with failed rows'
+complete -c batchctl -n '__batchctl_in batch-inference-job.wait' -l progress-interval -x -d 'Off a terminal, print a progress line at least this often (default 30s) (DURATION)'
 complete -c batchctl -n '__batchctl_in server' -l listen -x -d 'Address to listen on (default 127.0.0.1:8700) (HOST:PORT)'
 complete -c batchctl -n '__batchctl_in server' -l data-dir -x -a '(__fish_complete_directories)' -d 'Where datasets and jobs are stored (DIR)'
 complete -c batchctl -n '__batchctl_in server' -l api-key -x -d 'Require this bearer key (KEY)'
@@ -314,7 +343,7 @@ complete -c batchctl -s o -l output -x -a 'text table wide json jsonl name' -d '
 complete -c batchctl -l dry-run -d 'Print the HTTP request instead of sending it'
 complete -c batchctl -s q -l quiet -d 'No progress bars or notes; errors still go to stderr'
 complete -c batchctl -l no-color -d 'Plain output without colour'
-complete -c batchctl -n 'not __batchctl_in batch-inference-job.wait' -l timeout -x -d 'Per-request timeout (default 60s) (DURATION)'
+complete -c batchctl -l timeout -x -d 'Per-request timeout (default 60s) (DURATION)'
 complete -c batchctl -l cacert -r -F -d 'Trust the CAs in this PEM bundle for https (FILE)'
 complete -c batchctl -s h -l help -d 'Show help for the command'
 complete -c batchctl -l version -d 'Print the version and exit'

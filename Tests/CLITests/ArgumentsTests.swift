@@ -82,11 +82,16 @@ final class ArgumentsTests: XCTestCase {
         XCTAssertEqual(server.apiKey, "server-key")
         XCTAssertEqual(server.accountID, "acct")
 
+        // The global --timeout is per request everywhere; how long to wait is --wait-timeout (#13).
         flags = FlagReader(try Parser.parse(["bij", "wait", "j", "--timeout", "2h"]))
         global = GlobalArguments(flags)
-        XCTAssertNil(global.timeout, "bij wait --timeout is how long to wait, not the per-request timeout")
-        let wait = JobWaitArguments(FlagReader(try Parser.parse(["bij", "wait", "j", "--timeout", "2h"])))
-        XCTAssertEqual(wait.timeout, .seconds(7200))
+        XCTAssertEqual(global.timeout, .seconds(7200), "bij wait --timeout is the per-request timeout, as everywhere")
+        var wait = JobWaitArguments(FlagReader(try Parser.parse(["bij", "wait", "j", "--timeout", "2h"])))
+        XCTAssertNil(wait.follow.waitTimeout)
+        wait = JobWaitArguments(FlagReader(try Parser.parse(["bij", "wait", "j", "--wait-timeout", "2h"])))
+        XCTAssertEqual(wait.follow.waitTimeout, .seconds(7200))
+        XCTAssertEqual(wait.follow.progressInterval, .seconds(30))
+        XCTAssertFalse(wait.follow.failOnRowErrors)
         XCTAssertEqual(wait.interval, .seconds(5))
     }
 
@@ -114,14 +119,17 @@ final class ArgumentsTests: XCTestCase {
             XCTAssertEqual($0 as? CLIError, .usage("--download needs --wait", command: "batch-inference-job create"))
         }
 
-        let dataset = DatasetCreateArguments(FlagReader(try Parser.parse(["dataset", "create", "d", "--format", "COMPLETION", "--no-validate"])))
+        let dataset = try DatasetCreateArguments(FlagReader(try Parser.parse(["dataset", "create", "d", "--format", "COMPLETION", "--no-validate"])))
         XCTAssertEqual(dataset.format, .completion)
         XCTAssertEqual(dataset.format?.wireName, "COMPLETION")
         XCTAssertFalse(dataset.validate)
 
-        let list = try ListArguments(FlagReader(try Parser.parse(["dataset", "list", "--no-paginate", "--limit", "5"])))
-        XCTAssertFalse(list.paginate)
+        // firectl: --no-paginate lists everything (as listing does anyway); only --page-token asks for one page.
+        var list = try ListArguments(FlagReader(try Parser.parse(["dataset", "list", "--no-paginate", "--limit", "5"])))
+        XCTAssertFalse(list.onePage)
         XCTAssertEqual(list.limit, 5)
+        list = try ListArguments(FlagReader(try Parser.parse(["dataset", "list", "--page-token", "abc"])))
+        XCTAssertTrue(list.onePage)
         XCTAssertThrowsError(try ListArguments(FlagReader(try Parser.parse(["dataset", "list", "--limit", "0"]))))
     }
 

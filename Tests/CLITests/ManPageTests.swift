@@ -29,7 +29,7 @@ final class ManPageTests: XCTestCase {
     func testExitStatusAndEnvironmentMatchTheCLIReference() {
         let exit = section("EXIT STATUS")
         let codes = exit.split(separator: "\n").filter { $0.hasPrefix("\\fB") }.map { $0.dropFirst(3).prefix { $0.isNumber } }
-        XCTAssertEqual(codes, ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "130"])
+        XCTAssertEqual(codes, ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "130"])
         let environment = section("ENVIRONMENT")
         for name in ["FIREWORKS_API_KEY", "FIREWORKS_ACCOUNT_ID", "FIREWORKS_BASE_URL", "FIREWORKS_PROFILE", "NO_COLOR",
                      "BATCHCTL_SERVER_API_KEY", "XDG_DATA_HOME"] {

@@ -12,7 +12,8 @@ final class SettingsTests: XCTestCase {
         XCTAssertEqual(try settings(["dataset", "list", "--timeout", "300ms"]).timeout, 0.3)
         XCTAssertEqual(try settings(["dataset", "list", "--timeout", "2m"]).timeout, 120)
         XCTAssertEqual(try settings(["dataset", "list"]).timeout, 60)
-        XCTAssertEqual(try settings(["bij", "wait", "j", "--timeout", "2h"]).timeout, 60, "bij wait --timeout is not the request timeout")
+        XCTAssertEqual(try settings(["bij", "wait", "j", "--timeout", "2h"]).timeout, 7200, "--timeout is per request everywhere, bij wait included")
+        XCTAssertEqual(try settings(["bij", "wait", "j", "--wait-timeout", "2h"]).timeout, 60, "--wait-timeout is not the request timeout")
     }
 
     func testServerKeyIsNotTheClientKey() throws {

@@ -70,6 +70,8 @@ final class DatasetCommandTests: XCTestCase {
         r = server.cli(["dataset", "list", "--limit", "3", "-o", "name"])
         XCTAssertEqual(r.out.split(separator: "\n").count, 3)
         r = server.cli(["dataset", "list", "--no-paginate", "--page-size", "2", "-o", "name"])
+        XCTAssertEqual(r.out.split(separator: "\n").count, 5, "--no-paginate lists all, as in firectl: \(r.out)")
+        r = server.cli(["dataset", "list", "--page-token", "", "--page-size", "2", "-o", "name"])
         XCTAssertEqual(r.out.split(separator: "\n"), ["accounts/local/datasets/ds-0", "accounts/local/datasets/ds-1"])
         XCTAssertTrue(r.err.contains("--page-token"), "says how to get the next page: \(r.err)")
         r = server.cli(["dataset", "list", "--order-by", "name desc", "--limit", "1", "-o", "name"])

@@ -99,7 +99,7 @@ final class JobCommandTests: XCTestCase {
         XCTAssertEqual(server.cli(["bij", "get", "long-job"]).status, 5)
 
         XCTAssertEqual(server.cli(["bij", "create", "--job-id", "slow-job", "-m", "echo", "-d", "big-ds"]).status, 0)
-        r = server.cli(["bij", "wait", "slow-job", "--timeout", "0.3s", "--interval", "1s"])
+        r = server.cli(["bij", "wait", "slow-job", "--wait-timeout", "0.3s", "--interval", "1s"])
         XCTAssertEqual(r.status, 9, "timeout before the end gives exit 9: \(r.err)")
         _ = server.cli(["bij", "cancel", "slow-job"])
     }
@@ -108,7 +108,9 @@ final class JobCommandTests: XCTestCase {
         // The first job expires almost at once (the floor is lowered), leaving rows unfinished.
         let server = try LocalServer(["--min-job-duration", "1s"])
         XCTAssertEqual(server.cli(["dataset", "create", "in-ds", input(40_000), "-q"]).status, 0)
-        var r = server.cli(["bij", "create", "--job-id", "first", "-m", "echo", "-d", "in-ds", "--max-job-duration", "1s", "--wait", "-q"])
+        // The client holds --max-job-duration to Fireworks' 12h..72h; BATCHCTL_MIN_JOB_DURATION lowers its floor too.
+        var r = server.cli(["bij", "create", "--job-id", "first", "-m", "echo", "-d", "in-ds", "--max-job-duration", "1s", "--wait", "-q"],
+                           env: ["BATCHCTL_MIN_JOB_DURATION": "1s"])
         XCTAssertEqual(r.status, 8, r.err)
         XCTAssertTrue(r.err.contains("EXPIRED"), r.err)
         let first = try json(server.cli(["bij", "get", "first", "-o", "json"]).out)
@@ -116,7 +118,8 @@ final class JobCommandTests: XCTestCase {
         XCTAssertLessThan(done, 40_000)
         print("continuation test: the first job finished \(done) of 40,000 rows before it expired")
 
-        r = server.cli(["bij", "create", "--continue-from", "first", "--job-id", "second", "--wait", "-o", "json", "-q"])
+        // A continuation inherits the window of its job (1s here), so this one asks for a day.
+        r = server.cli(["bij", "create", "--continue-from", "first", "--job-id", "second", "--max-job-duration", "24h", "--wait", "-o", "json", "-q"])
         XCTAssertEqual(r.status, 0, r.err)
         let second = try json(r.out)
         XCTAssertEqual(second["model"] as? String, "echo", "model is inherited")

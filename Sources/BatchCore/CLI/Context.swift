@@ -59,6 +59,12 @@ public final class Context {
 
     /// A bare id or a full name from the command line, as a resource name (a usage error when malformed).
     public func resourceName(_ text: String, _ kind: ResourceKind, what: String) throws -> ResourceName {
+        var text = text
+        // firectl spells job names with its command's noun: accounts/A/batch-inference-jobs/J.
+        if kind == .batchInferenceJob, text.hasPrefix("accounts/") {
+            let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+            if parts.count == 4, parts[2] == "batch-inference-jobs" { text = "accounts/\(parts[1])/\(kind.rawValue)/\(parts[3])" }
+        }
         let defaultAccount = text.hasPrefix("accounts/") ? "" : try account()
         switch ResourceName.parse(text, kind: kind, defaultAccount: defaultAccount) {
         case let .success(name): return name
@@ -70,6 +76,32 @@ public final class Context {
     public func render(_ items: [JSONValue], kind: ResourceKind, isList: Bool) {
         let text = Renderer.render(items, kind: kind, format: format, isList: isList)
         if !text.isEmpty { streams.print(text, terminator: "") }
+    }
+
+    /// Prints a result that is not a resource (a download's files, a deletion, `version`): `json` pretty,
+    /// `jsonl` one line, `name` its `name` member; `text` the given lines, or `Key: value` lines when nil.
+    /// The command table limits each command to the formats it can honour, so nothing else arrives here.
+    public func output(_ value: JSONValue, text: String? = nil) {
+        switch format ?? .text {
+        case .json: streams.print(value.prettyText)
+        case .jsonl: streams.print(value.compactText)
+        case .name:
+            if let name = value["name"]?.stringValue { streams.print(name) }
+        case .text, .table, .wide:
+            let lines = text ?? Renderer.text(value)
+            if !lines.isEmpty { streams.print(lines, terminator: lines.hasSuffix("\n") ? "" : "\n") }
+        }
+    }
+
+    /// Several results: `json` one array, `jsonl` one a line, `text` the given lines.
+    public func output(list values: [JSONValue], text: String) {
+        switch format ?? .text {
+        case .json: streams.print(JSONValue.array(values).prettyText)
+        case .jsonl: for v in values { streams.print(v.compactText) }
+        case .name: for v in values { if let name = v["name"]?.stringValue { streams.print(name) } }
+        case .text, .table, .wide:
+            if !text.isEmpty { streams.print(text, terminator: text.hasSuffix("\n") ? "" : "\n") }
+        }
     }
 }
 

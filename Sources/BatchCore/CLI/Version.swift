@@ -1,5 +1,7 @@
 // Version and build information.
+import BatchAPI
 import BatchHTTP
+import BatchJSONL
 
 public enum BuildInfo {
     public static let version = "0.1.0"
@@ -25,4 +27,13 @@ public enum BuildInfo {
     public static let userAgent = HTTPClientConfiguration.userAgent(version: version)
 
     public static var line: String { "batchctl \(version) (\(platform)/\(arch), \(configuration) build)" }
+
+    /// `version -o json`: what the line says, as fields (#18 adds the commit, build date and toolchain).
+    public static var json: JSONValue {
+        .object([("version", .string(version)), ("platform", .string(platform)), ("arch", .string(arch)),
+                 ("configuration", .string(configuration))])
+    }
+
+    /// `Server:` of every answer of the local gateway.
+    public static var serverHeader: String { BatchctlHeaders.serverPrefix + version }
 }

@@ -158,9 +158,15 @@ public final class GatewayClient: @unchecked Sendable {
 
     /// Whether a gateway answers `GET /verifyApiKey` at all: any HTTP answer counts (a 401 from a gateway that
     /// wants a key included); one attempt, no retries.
-    public static func answers(baseURL: String, timeout: Double = 1) -> Bool {
+    public static func answers(baseURL: String, timeout: Double = 1) -> Bool { probe(baseURL: baseURL, timeout: timeout) != nil }
+
+    /// The headers of whatever answers `GET /verifyApiKey` at `baseURL` (any status), without credentials;
+    /// nil when nothing answers. `--local` reads `Server` from them to know it found a batchctl gateway.
+    public static func probe(baseURL: String, timeout: Double = 1) -> HTTPHeaders? {
         let client = GatewayClient(options: ClientOptions(baseURL: baseURL, apiKey: nil, timeout: timeout, maxAttempts: 1))
-        do { _ = try client.sendRaw(Endpoints.verifyAPIKey()); return true } catch is GatewayError { return true } catch { return false }
+        let request = HTTPClientRequest(.get, Endpoints.verifyAPIKey().url(base: baseURL), headers: ["Accept": "application/json"],
+                                        totalTimeout: max(2, timeout * 3))
+        return (try? client.perform(request, label: "GET /verifyApiKey"))?.headers
     }
 
     // MARK: account

@@ -196,18 +196,11 @@ final class OutputStore {
     }
 
     private func writeCheckpoint(_ value: Checkpoint) throws {
-        let temporary = checkpointPath + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw EngineError.io(path: temporary, operation: "open", errno: errno) }
         var bytes = value.json.serialized()
         bytes.append(0x0A)
-        do {
-            try Self.writeAll(fd, bytes, path: temporary)
-            guard fsync(fd) == 0 else { throw EngineError.io(path: temporary, operation: "fsync", errno: errno) }
-        } catch { close(fd); throw error }
-        close(fd)
-        guard rename(temporary, checkpointPath) == 0 else { throw EngineError.io(path: checkpointPath, operation: "rename", errno: errno) }
-        guard fsync(directoryFD) == 0 else { throw EngineError.io(path: directory, operation: "fsync", errno: errno) }
+        do { try AtomicFile.write(bytes, to: checkpointPath) } catch let e as FileError {
+            throw EngineError.io(path: e.path, operation: e.operation, errno: e.errno)
+        }
     }
 
     private static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {

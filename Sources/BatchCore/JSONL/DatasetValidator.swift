@@ -23,6 +23,9 @@ public struct DatasetValidator: Sendable {
         public var bufferSize = JSONLLineReader.defaultBufferSize
         /// Longer lines are reported as a problem without being held in memory.
         public var maxLineBytes = JSONLLineReader.defaultMaxLineBytes
+        /// The format the dataset is declared to have (`dataset create --format`): a row of another format is a
+        /// problem. Nil: the first row decides.
+        public var expectedFormat: DatasetFormat?
 
         public init(keptProblems: Int = 20, stopAfterProblems: Int? = nil, collectCustomIDs: Bool = false) {
             self.keptProblems = keptProblems
@@ -127,6 +130,7 @@ struct ValidationRun {
     init(options: DatasetValidator.Options, file: String) {
         self.options = options
         report = ValidationReport(file: file)
+        if let expected = options.expectedFormat { report.format = expected }
         pending.reserveCapacity(ValidationRun.batchSize)
     }
 
@@ -178,7 +182,11 @@ struct ValidationRun {
                     report.format = row.format
                     formatLine = row.line
                 } else if report.format != row.format {
-                    reason = "this row is \(ValidationRun.describe(row.format)) but line \(formatLine) is \(ValidationRun.describe(report.format)); a dataset has one format"
+                    if formatLine == 0 {
+                        reason = "this row is \(ValidationRun.describe(row.format)) but the dataset is declared \(report.format.rawValue)"
+                    } else {
+                        reason = "this row is \(ValidationRun.describe(row.format)) but line \(formatLine) is \(ValidationRun.describe(report.format)); a dataset has one format"
+                    }
                 }
             }
             if let reason {

@@ -27,6 +27,8 @@ public struct ServerOptions: Sendable {
     public var quiet = false
     /// Sent to inference servers: `batchctl/<version> (<os>; <arch>)`.
     public var userAgent = HTTPClientConfiguration.userAgent(version: "dev")
+    /// `Server:` of every answer, `batchctl/<version>`: how `--local` knows it found a batchctl gateway.
+    public var serverName = "batchctl/dev"
 
     public init(dataDir: String) { self.dataDir = dataDir }
 
@@ -151,6 +153,7 @@ public final class LocalGatewayServer: @unchecked Sendable {
     /// Binds, starts the job workers, and returns the address it listens on.
     public func start() throws -> String {
         var configuration = HTTPServer.Configuration(host: options.host, port: options.port)
+        configuration.serverName = options.serverName
         if !options.quiet { configuration.log = { LocalGatewayServer.logLine($0) } }
         let gateway = self.gateway
         let server = HTTPServer(configuration: configuration) { request in gateway.handle(request) }

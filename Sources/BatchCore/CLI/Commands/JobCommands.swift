@@ -23,18 +23,19 @@ enum JobCommands {
         if anyParam { job.inferenceParameters = params }
         if let p = args.precision { job.precision = Precision(name: p) }
         job.systemPrompt = args.systemPrompt ?? ""
-        if let d = args.maxJobDuration { job.maxJobDuration = DurationText.wire(DurationText.seconds(d)) }
-
-        let jobID = args.jobID
-        if let file = args.inputFile {
-            let datasetID = inputDatasetID(jobID: jobID)
-            let name = try DatasetCommands.createDataset(c, id: datasetID, file: file, displayName: nil, format: nil,
-                                                         validate: true, render: false)
-            c.streams.note("created input dataset \(name)")
-            job.inputDatasetId = name.description
+        if let d = args.maxJobDuration {
+            try checkJobDuration(c, d)
+            job.maxJobDuration = DurationText.wire(DurationText.seconds(d))
         }
 
+        let jobID = args.jobID
         let account = try c.account()
+        if let file = args.inputFile {
+            // Nothing is created for a job that cannot be: a taken job id stops the command here.
+            if let jobID, !c.dryRun { try requireFreeJobID(c, ResourceName(account: account, kind: .batchInferenceJob, id: jobID)) }
+            job.inputDatasetId = try InputFileDataset.prepare(c, file: file, jobID: jobID).description
+        }
+
         guard let created = try c.client().send(Endpoints.createJob(account: account, id: jobID, job: job.createBody)) else { return }
         let createdJob = try BatchInferenceJob(json: created)
         guard args.wait else {
@@ -43,34 +44,48 @@ enum JobCommands {
         }
         c.streams.note("created \(createdJob.name)")
         let name = try c.resourceName(createdJob.name, .batchInferenceJob, what: "job")
-        let final = try Follow.run(c, name: name, interval: 2, timeout: nil, exitContract: true, afterEnd: { job in
-            if let dir = args.download, !job.outputDatasetId.isEmpty,
-               let output = ResourceName(job.outputDatasetId, kind: .dataset) {
-                do {
-                    let paths = try DatasetCommands.downloadDataset(c, name: output, into: dir, lineage: false)
-                    for p in paths { c.streams.note("wrote \(p)") }
-                } catch let e as GatewayError where e.httpStatus == 404 {
-                    c.streams.note("no output dataset to download (\(output.id) does not exist)")
-                }
+        try Follow.run(c, name: name, options: Follow.Options(poll: 2, args.follow, exitContract: true), afterEnd: { job in
+            guard let dir = args.download, !job.outputDatasetId.isEmpty,
+                  let output = ResourceName(job.outputDatasetId, kind: .dataset) else { return [] }
+            do {
+                let files = try DatasetCommands.downloadDataset(c, name: output, into: dir, lineage: false).files
+                for f in files { c.streams.note("wrote \(f.path) (\(ProgressBar.bytes(f.bytes)))") }
+                return files.map(\.path)
+            } catch let e as GatewayError where ExitStatus.status(of: e) == ExitStatus.notFound {
+                c.streams.note("no output dataset to download (\(output.id) does not exist)")
+                return []
             }
         })
-        _ = final
     }
 
-    /// `<job-id>-input`, or a generated id when the job has none yet.
-    static func inputDatasetID(jobID: String?) -> String {
-        if let jobID {
-            let base = String(jobID.prefix(57))
-            return base.hasSuffix("-") ? base + "input" : base + "-input"
+    /// Fireworks bounds a job's window to 12h..72h; say so instead of letting the gateway quietly clamp it.
+    /// (`BATCHCTL_MIN_JOB_DURATION` lowers the floor for a test gateway started with `--min-job-duration`.)
+    static func checkJobDuration(_ c: Context, _ d: Duration) throws {
+        let seconds = DurationText.seconds(d)
+        let floor = c.environment["BATCHCTL_MIN_JOB_DURATION"].flatMap { text -> Double? in
+            if case let .success(v) = DurationText.parse(text) { return DurationText.seconds(v) }
+            return nil
+        } ?? 12 * 3600
+        guard seconds >= floor, seconds <= 72 * 3600 else {
+            throw CLIError.usage("invalid value '\(DurationText.human(seconds))' for --max-job-duration: the gateway accepts 12h to 72h (default 24h)",
+                                 command: c.invocation.command.path)
         }
-        let letters = Array("abcdefghijklmnopqrstuvwxyz0123456789")
-        return "input-" + String((0..<8).map { _ in letters.randomElement()! })
+    }
+
+    /// Exit 6 when the job already exists, before anything is created for it.
+    static func requireFreeJobID(_ c: Context, _ name: ResourceName) throws {
+        do {
+            _ = try c.client().send(Endpoints.getJob(name))
+        } catch let e as GatewayError where ExitStatus.status(of: e) == ExitStatus.notFound {
+            return
+        }
+        throw CLIError.conflict("batch inference job \(name.id) already exists; nothing was created. Choose another --job-id, or delete it first (batchctl bij delete \(name.id))")
     }
 
     static func get(_ c: Context, _ args: JobGetArguments) throws {
         let name = try c.resourceName(c.invocation.positional(0)!, .batchInferenceJob, what: "job")
         if args.watch {
-            _ = try Follow.run(c, name: name, interval: 2, timeout: nil, exitContract: false, afterEnd: { _ in })
+            try Follow.run(c, name: name, options: Follow.Options(poll: 2, args.follow, exitContract: false))
             return
         }
         if let j = try c.client().send(Endpoints.getJob(name)) { c.render([j], kind: .batchInferenceJob, isList: false) }
@@ -86,8 +101,8 @@ enum JobCommands {
         let name = try c.resourceName(c.invocation.positional(0)!, .batchInferenceJob, what: "job")
         let client = try c.client()
         guard try client.send(Endpoints.deleteJob(name)) != nil else { return }
-        if args.wait { try Listing.waitUntilGone(c, Endpoints.getJob(name)) }
-        c.streams.note("deleted \(name)")
+        if args.wait { try Listing.waitUntilGone(c, Endpoints.getJob(name), name: name, timeout: DurationText.seconds(args.waitTimeout)) }
+        Listing.printDeleted(c, name, waited: args.wait)
     }
 
     static func cancel(_ c: Context) throws {
@@ -104,7 +119,6 @@ enum JobCommands {
 
     static func wait(_ c: Context, _ args: JobWaitArguments) throws {
         let name = try c.resourceName(c.invocation.positional(0)!, .batchInferenceJob, what: "job")
-        _ = try Follow.run(c, name: name, interval: DurationText.seconds(args.interval), timeout: args.timeout.map(DurationText.seconds),
-                           exitContract: true, afterEnd: { _ in })
+        try Follow.run(c, name: name, options: Follow.Options(poll: DurationText.seconds(args.interval), args.follow, exitContract: true))
     }
 }

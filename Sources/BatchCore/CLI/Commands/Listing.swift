@@ -5,7 +5,7 @@ import BatchJSONL
 import Foundation
 
 enum Listing {
-    /// Every item across pages (or one page with --no-paginate, or up to --limit); nil under --dry-run.
+    /// Every item across pages (or the one page at --page-token, or up to --limit); nil under --dry-run.
     static func all(_ c: Context, _ args: ListArguments, itemsKey: String,
                     request: ([(String, String)]) -> GatewayRequest) throws -> [JSONValue]? {
         let limit = args.limit
@@ -25,7 +25,7 @@ enum Listing {
             let page = try ListPage(json: answer, itemsKey: itemsKey)
             items += page.items
             if let limit, items.count >= limit { return Array(items.prefix(limit)) }
-            if !args.paginate {
+            if args.onePage {
                 if !page.nextPageToken.isEmpty { c.streams.note("next page: --page-token \(page.nextPageToken)") }
                 return items
             }
@@ -42,17 +42,29 @@ enum Listing {
         c.render(items, kind: kind, isList: true)
     }
 
-    /// Polls `get` until the gateway answers 404.
-    static func waitUntilGone(_ c: Context, _ get: GatewayRequest) throws {
+    /// Polls `get` until the gateway answers NOT_FOUND; exit 9 when `timeout` (--wait-timeout) runs out first.
+    static func waitUntilGone(_ c: Context, _ get: GatewayRequest, name: ResourceName, timeout: Double) throws {
         let client = try c.client()
         var delay = 0.1
-        let deadline = Date().addingTimeInterval(600)
-        while Date() < deadline {
-            do { _ = try client.send(get) } catch let e as GatewayError where e.httpStatus == 404 { return }
-            Thread.sleep(forTimeInterval: delay)
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            do { _ = try client.send(get) } catch let e as GatewayError where ExitStatus.status(of: e) == ExitStatus.notFound { return }
+            let left = deadline.timeIntervalSinceNow
+            if left <= 0 { break }
+            Thread.sleep(forTimeInterval: min(delay, left))
             delay = min(delay * 2, 2)
         }
-        throw CLIError.failure("\(get.path) still exists after 10 minutes")
+        throw CLIError.waitTimedOut("\(name.id) is still being deleted after \(DurationText.human(timeout)) (--wait-timeout)")
+    }
+
+    /// What a delete prints: the name with -o name, `{"name", "deleted"}` with json, a note otherwise.
+    static func printDeleted(_ c: Context, _ name: ResourceName, waited: Bool) {
+        switch c.format ?? .text {
+        case .name, .json, .jsonl:
+            c.output(.object([("name", .string(name.description)), ("deleted", .bool(true)), ("waited", .bool(waited))]))
+        case .text, .table, .wide:
+            c.streams.note("deleted \(name)")
+        }
     }
 }
 

@@ -4,7 +4,7 @@ import BatchClient
 
 enum MiscCommands {
     static func version(_ c: Context) throws {
-        c.streams.print(BuildInfo.line)
+        c.output(BuildInfo.json, text: BuildInfo.line)
     }
 
     static func help(_ c: Context) throws {

@@ -9,6 +9,7 @@ public enum Batchctl {
         "dataset.create": Command(DatasetCommands.create),
         "dataset.upload": Command(DatasetCommands.upload),
         "dataset.get": Command(DatasetCommands.get),
+        "dataset.update": Command(DatasetCommands.update),
         "dataset.list": Command(DatasetCommands.list),
         "dataset.delete": Command(DatasetCommands.delete),
         "dataset.download": Command(DatasetCommands.download),
@@ -19,6 +20,8 @@ public enum Batchctl {
         "batch-inference-job.delete": Command(JobCommands.delete),
         "batch-inference-job.cancel": Command(JobCommands.cancel),
         "batch-inference-job.wait": Command(JobCommands.wait),
+        "whoami": Command(AccountCommands.whoami),
+        "set-api-key": Command(AccountCommands.setAPIKey),
         "server": Command(ServerCommands.foreground),
         "server.start": Command(ServerCommands.start),
         "server.stop": Command(ServerCommands.stop),
@@ -44,6 +47,12 @@ public enum Batchctl {
             if context.global.version {
                 streams.print(BuildInfo.line)
                 return ExitStatus.success
+            }
+            if let format = context.format, !invocation.command.formats.contains(format) {
+                let names = invocation.command.formats.map(\.rawValue)
+                let list = names.count == 1 ? names[0] : names.dropLast().joined(separator: ", ") + " or " + names.last!
+                throw CLIError.usage("'batchctl \(invocation.command.path)' does not print -o \(format.rawValue); it prints \(list)",
+                                     command: invocation.command.path)
             }
             guard let command = implementations[invocation.command.id] else {
                 throw CLIError.failure("'\(invocation.command.path)' is not implemented yet")

@@ -28,6 +28,7 @@ enum ServerCommands {
     static func options(_ c: Context, _ args: ServerArguments) throws -> ServerOptions {
         var o = ServerOptions(dataDir: dataDir(args.dataDir, c))
         o.userAgent = BuildInfo.userAgent
+        o.serverName = BuildInfo.serverHeader
         (o.host, o.port) = try listenAddress(args.listen, command: c.invocation.command.path)
         o.apiKey = args.apiKey ?? c.environment["BATCHCTL_SERVER_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         o.account = args.accountID ?? "local"
@@ -79,6 +80,7 @@ enum ServerCommands {
             _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &files)
         }
         let o = try options(c, args)
+        try FileSystem.makeDirectories(o.dataDir, flag: "--data-dir")
         let server: LocalGatewayServer
         let url: String
         do {
@@ -108,7 +110,10 @@ enum ServerCommands {
     static func start(_ c: Context, _ args: ServerArguments) throws {
         let o = try options(c, args)
         let url = try startDetached(c, options: o, arguments: args.spelledOut + (c.global.quiet ? ["--quiet"] : []))
-        c.streams.print("batchctl server running at \(url) (log \(o.dataDir)/server.log)")
+        let pid = PidFile.read(o.dataDir)?.pid
+        c.output(.object([("running", .bool(true)), ("url", .string(url)), ("pid", pid.map { .int(Int($0)) } ?? .null),
+                          ("dataDir", .string(o.dataDir)), ("log", .string(o.dataDir + "/server.log"))]),
+                 text: "batchctl server running at \(url) (log \(o.dataDir)/server.log)")
     }
 
     /// Starts `batchctl server` in its own session with output to DATA/server.log; returns its URL once it
@@ -117,7 +122,7 @@ enum ServerCommands {
         if let existing = PidFile.read(o.dataDir), existing.isAlive, probe(existing.url) {
             throw CLIError.failure("a server is already running at \(existing.url) (pid \(existing.pid)) for data dir \(o.dataDir)")
         }
-        try FileManager.default.createDirectory(atPath: o.dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileSystem.makeDirectories(o.dataDir, flag: "--data-dir")
         let logPath = o.dataDir + "/server.log"
         let logStart = (try? FileManager.default.attributesOfItem(atPath: logPath)[.size] as? Int) ?? 0
         var args = ["server"] + arguments
@@ -182,30 +187,56 @@ enum ServerCommands {
         }
         if p.isAlive { throw CLIError.failure("the server (pid \(p.pid)) did not stop within 40s") }
         unlink(PidFile.path(dir))
-        c.streams.print("stopped the server at \(p.url) (pid \(p.pid))")
+        c.output(.object([("stopped", .bool(true)), ("url", .string(p.url)), ("pid", .int(Int(p.pid))), ("dataDir", .string(dir))]),
+                 text: "stopped the server at \(p.url) (pid \(p.pid))")
     }
 
     static func status(_ c: Context, _ args: ServerDataDirArguments) throws {
         let dir = dataDir(args.dataDir, c)
         guard let p = PidFile.read(dir), p.isAlive, probe(p.url) else {
-            c.streams.print("not running (data dir \(dir))")
+            c.output(.object([("running", .bool(false)), ("dataDir", .string(dir))]), text: "not running (data dir \(dir))")
             throw CLIError.silent(ExitStatus.failure)
         }
-        var jobs = "?"
+        var jobs: Int64?
         let client = GatewayClient(options: ClientOptions(baseURL: p.url, apiKey: c.environment["BATCHCTL_SERVER_API_KEY"], timeout: 2, maxAttempts: 1))
         if let answer = try? client.send(Endpoints.listJobs(account: p.account, query: [("pageSize", "1")])),
-           let total = answer["totalSize"]?.int64Value { jobs = String(total) }
-        c.streams.print("running at \(p.url) (pid \(p.pid)) since \(p.started)\ndata dir \(dir)\njobs \(jobs) (account \(p.account))")
+           let total = answer["totalSize"]?.int64Value { jobs = total }
+        c.output(.object([("running", .bool(true)), ("url", .string(p.url)), ("pid", .int(Int(p.pid))), ("started", .string(p.started)),
+                          ("dataDir", .string(dir)), ("account", .string(p.account)), ("jobs", jobs.map { .int($0) } ?? .null)]),
+                 text: "running at \(p.url) (pid \(p.pid)) since \(p.started)\ndata dir \(dir)\njobs \(jobs.map(String.init) ?? "?") (account \(p.account))")
     }
 }
 
 enum LocalGateway {
     /// `--local`: use the gateway on 127.0.0.1:8700, starting it in the background when nothing answers.
+    /// Refuses anything on the port that is not a batchctl gateway, and says so when the one there serves
+    /// another data dir than this user's.
     static func ensureRunning(context c: Context) throws {
-        if ServerCommands.probe(Settings.localURL) { return }
-        c.streams.note("batchctl: no local gateway at \(Settings.localURL); starting one (batchctl server start)")
-        let o = ServerOptions(dataDir: ServerCommands.dataDir(nil, c))
-        let url = try ServerCommands.startDetached(c, options: o, arguments: ["--data-dir", o.dataDir])
-        c.streams.note("batchctl: local gateway running at \(url) (stop it with 'batchctl server stop')")
+        let mine = ServerCommands.dataDir(nil, c)
+        let url = try c.settings().baseURL
+        if let headers = GatewayClient.probe(baseURL: url) {
+            let server = headers["Server"] ?? ""
+            guard server.hasPrefix(BatchctlHeaders.serverPrefix) else {
+                throw CLIError.failure("what answers at \(url) is not a batchctl gateway (Server: \(server.isEmpty ? "none" : server)); --local sends nothing to it. Stop it, or point batchctl at a gateway with --server URL")
+            }
+            if let served = headers[BatchctlHeaders.dataDir], !sameDirectory(served, mine) {
+                c.streams.note("note: the local gateway at \(url) serves data dir \(served), not yours (\(mine))")
+            }
+            return
+        }
+        c.streams.note("batchctl: no local gateway at \(url); starting one (batchctl server start)")
+        var o = ServerOptions(dataDir: mine)
+        o.serverName = BuildInfo.serverHeader
+        var arguments = ["--data-dir", o.dataDir]
+        if url != Settings.localURL, let parsed = URL(string: url), let host = parsed.host, let port = parsed.port {
+            arguments += ["--listen", "\(host):\(port)"]
+        }
+        let started = try ServerCommands.startDetached(c, options: o, arguments: arguments)
+        c.streams.note("batchctl: local gateway running at \(started) (stop it with 'batchctl server stop')")
+    }
+
+    static func sameDirectory(_ a: String, _ b: String) -> Bool {
+        func resolved(_ p: String) -> String { (p as NSString).resolvingSymlinksInPath }
+        return resolved(a) == resolved(b)
     }
 }

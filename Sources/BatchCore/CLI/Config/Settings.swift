@@ -59,6 +59,13 @@ public struct Settings: Equatable {
     public var local: Bool
     /// Where the key came from, for error messages ("flag", "FIREWORKS_API_KEY", a file path).
     public var apiKeySource: String?
+    /// Where the account came from (`--account-id`, `--local`, `FIREWORKS_ACCOUNT_ID`, a file path); nil when
+    /// it is to be asked of the gateway.
+    public var accountSource: String?
+    /// Where the gateway URL came from (`--server`, `--local`, `FIREWORKS_BASE_URL`, a file path, or "default").
+    public var baseURLSource = "default"
+    /// The auth.ini this invocation reads (it may not exist).
+    public var authFilePath = ""
 
     public static let fireworksURL = "https://api.fireworks.ai"
     public static let localURL = "http://127.0.0.1:8700"
@@ -71,7 +78,7 @@ public struct Settings: Equatable {
         if let profile, profile.contains("/") || profile.hasPrefix(".") {
             throw CLIError.usage("invalid profile name '\(profile)'", command: nil)
         }
-        let authPath = profile.map { "\(home)/.fireworks/profiles/\($0)/auth.ini" } ?? "\(home)/.fireworks/auth.ini"
+        let authPath = authFilePath(profile: profile, home: home)
         let file = try AuthFile.load(path: authPath)
         if let profile, file == nil {
             throw CLIError.failure("profile '\(profile)' not found: \(authPath) does not exist")
@@ -81,11 +88,40 @@ public struct Settings: Equatable {
         let local = flags.local
         var settings = Settings(baseURL: fireworksURL, apiKey: nil, accountID: nil,
                                 timeout: flags.timeout.map(DurationText.seconds) ?? 60, local: local, apiKeySource: nil)
-        if let flag = flags.apiKey { settings.apiKey = flag; settings.apiKeySource = "--api-key" } else if let e = env("FIREWORKS_API_KEY") { settings.apiKey = e; settings.apiKeySource = "FIREWORKS_API_KEY" } else if let k = file?.apiKey { settings.apiKey = k; settings.apiKeySource = authPath }
+        settings.authFilePath = authPath
+        // --local talks to a gateway on this machine: the user's Fireworks key (environment, auth.ini) is never
+        // sent there, only a key given for it (the flag, or the server's own BATCHCTL_SERVER_API_KEY).
+        let localOnly = local && flags.server == nil
+        if let flag = flags.apiKey {
+            settings.apiKey = flag; settings.apiKeySource = "--api-key"
+        } else if localOnly {
+            if let e = env("BATCHCTL_SERVER_API_KEY") { settings.apiKey = e; settings.apiKeySource = "BATCHCTL_SERVER_API_KEY" }
+        } else if let e = env("FIREWORKS_API_KEY") {
+            settings.apiKey = e; settings.apiKeySource = "FIREWORKS_API_KEY"
+        } else if let k = file?.apiKey {
+            settings.apiKey = k; settings.apiKeySource = authPath
+        }
 
-        if let flag = flags.accountID { settings.accountID = flag } else if local { settings.accountID = localAccount } else if let e = env("FIREWORKS_ACCOUNT_ID") { settings.accountID = e } else if let a = file?.accountID { settings.accountID = a }
+        if let flag = flags.accountID {
+            settings.accountID = flag; settings.accountSource = "--account-id"
+        } else if local {
+            settings.accountID = localAccount; settings.accountSource = "--local"
+        } else if let e = env("FIREWORKS_ACCOUNT_ID") {
+            settings.accountID = e; settings.accountSource = "FIREWORKS_ACCOUNT_ID"
+        } else if let a = file?.accountID {
+            settings.accountID = a; settings.accountSource = authPath
+        }
 
-        if let flag = flags.server { settings.baseURL = flag } else if local { settings.baseURL = localURL } else if let e = env("FIREWORKS_BASE_URL") { settings.baseURL = e } else if let b = file?.apiBase { settings.baseURL = b }
+        if let flag = flags.server {
+            settings.baseURL = flag; settings.baseURLSource = "--server"
+        } else if local {
+            // BATCHCTL_LOCAL_URL moves the local gateway off 127.0.0.1:8700 (tests run several side by side).
+            settings.baseURL = env("BATCHCTL_LOCAL_URL") ?? localURL; settings.baseURLSource = "--local"
+        } else if let e = env("FIREWORKS_BASE_URL") {
+            settings.baseURL = e; settings.baseURLSource = "FIREWORKS_BASE_URL"
+        } else if let b = file?.apiBase {
+            settings.baseURL = b; settings.baseURLSource = authPath
+        }
         while settings.baseURL.hasSuffix("/") { settings.baseURL.removeLast() }
         guard settings.baseURL.hasPrefix("http://") || settings.baseURL.hasPrefix("https://") else {
             throw CLIError.usage("invalid gateway URL '\(settings.baseURL)': expected http:// or https://", command: nil)
@@ -94,5 +130,16 @@ public struct Settings: Equatable {
             throw CLIError.usage("invalid account id '\(account)': \(problem)", command: nil)
         }
         return settings
+    }
+
+    /// `~/.fireworks/auth.ini`, or `~/.fireworks/profiles/NAME/auth.ini` for a profile.
+    public static func authFilePath(profile: String?, home: String) -> String {
+        profile.map { "\(home)/.fireworks/profiles/\($0)/auth.ini" } ?? "\(home)/.fireworks/auth.ini"
+    }
+
+    /// Whether the gateway is Fireworks itself (whose input limit and storage URLs apply).
+    public var isFireworks: Bool {
+        guard let host = URL(string: baseURL)?.host?.lowercased() else { return false }
+        return host == "fireworks.ai" || host.hasSuffix(".fireworks.ai")
     }
 }

@@ -54,6 +54,12 @@ public enum Help {
         var s = c.summary + ".\n"
         if !c.description.isEmpty { s += "\n" + wrap(c.description, width: 100) + "\n" }
         s += "\nUsage:\n  \(c.usage)\n"
+        // A noun that runs by itself (`server`) still has verbs of its own: list them.
+        let verbs = c.verb == nil ? CommandTable.verbs(of: c.noun).filter { !$0.hidden } : []
+        if !verbs.isEmpty {
+            s += "  batchctl \(c.noun) <command> [flags]\n\nCommands:\n"
+            for v in verbs { s += "  " + (v.verb ?? "").padding(12) + v.summary + "\n" }
+        }
         if !c.positionals.isEmpty {
             s += "\nArguments:\n"
             for p in c.positionals { s += "  " + p.name.padding(14) + p.doc + (p.required ? "" : " (optional)") + "\n" }

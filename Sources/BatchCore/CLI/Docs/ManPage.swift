@@ -83,7 +83,8 @@ public enum ManPage {
         page.section("OUTPUT FORMATS")
         page.text("""
         Chosen with -o. stdout carries data only; progress, notes and errors go to stderr. Progress bars and colour \
-        appear only on a terminal, and neither with --quiet nor when NO_COLOR is set.
+        appear only on a terminal, and neither with --quiet nor when NO_COLOR is set. A command that cannot print a \
+        format refuses it with a usage error naming the ones it prints.
         """)
         for format in OutputFormat.allCases {
             page.raw(".TP")
@@ -121,7 +122,7 @@ public enum ManPage {
         page.example([
             "batchctl dataset create my-input data.jsonl",
             "batchctl bij create -m accounts/fireworks/models/llama-v3p1-8b-instruct -d my-input -x my-output --job-id my-job",
-            "batchctl bij wait my-job --timeout 2h",
+            "batchctl bij wait my-job --wait-timeout 2h",
             "batchctl dataset download my-output --output-dir out",
         ])
         page.text("States of every job, for a script:")
@@ -155,11 +156,12 @@ public enum ManPage {
         (ExitStatus.usage, "Usage error: unknown flag or command, missing or malformed argument."),
         (ExitStatus.invalidData, "Invalid input data: a dataset file fails validation."),
         (ExitStatus.auth, "Authentication or permission refused (HTTP 401 or 403)."),
-        (ExitStatus.notFound, "Not found (HTTP 404)."),
+        (ExitStatus.notFound, "Not found (HTTP 404, or the gateway's NOT_FOUND code with any status)."),
         (ExitStatus.conflict, "Already exists, or conflict (HTTP 409)."),
         (ExitStatus.unavailable, "Gateway unavailable after retries: network error, HTTP 429 or 5xx."),
         (ExitStatus.jobNotCompleted, "wait or --wait: the job ended in a state other than COMPLETED."),
-        (ExitStatus.waitTimeout, "wait: --timeout was reached before the job ended."),
+        (ExitStatus.waitTimeout, "wait, --wait, --watch or a delete with --wait: --wait-timeout was reached before the job ended (or the resource was gone)."),
+        (ExitStatus.rowErrors, "--fail-on-row-errors: the job ended with failed rows."),
         (ExitStatus.interrupted, "Interrupted (Ctrl-C); nothing half-written is left behind."),
     ]
 
@@ -169,7 +171,8 @@ public enum ManPage {
         ("FIREWORKS_BASE_URL", "The gateway base URL, when --server is not given (default https://api.fireworks.ai)."),
         ("FIREWORKS_PROFILE", "The profile, when --profile is not given."),
         ("NO_COLOR", "When set, output has no colour."),
-        ("BATCHCTL_SERVER_API_KEY", "The key batchctl server requires, when its --api-key is not given."),
+        ("BATCHCTL_SERVER_API_KEY", "The key batchctl server requires, when its --api-key is not given; --local sends it (and never the Fireworks key)."),
+        ("BATCHCTL_LOCAL_URL", "The local gateway --local uses (default http://127.0.0.1:8700)."),
         ("XDG_DATA_HOME", "batchctl server keeps its data in $XDG_DATA_HOME/batchctl (default ~/.local/share/batchctl)."),
     ]
 

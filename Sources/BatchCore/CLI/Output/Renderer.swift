@@ -25,7 +25,8 @@ public enum Renderer {
 
     // MARK: text
 
-    /// firectl-style `Key: value` lines; nested objects indented two spaces; unset (null or "") fields left out.
+    /// firectl-style `Key: value` lines; nested objects indented two spaces; unset (null or "") fields left out,
+    /// and so are objects with nothing set (an empty `userUploaded {}`, a `lifecycle` of nulls).
     public static func text(_ value: JSONValue) -> String {
         var out = ""
         appendText(value, indent: 0, to: &out)
@@ -40,10 +41,11 @@ public enum Renderer {
             switch v {
             case .null: continue
             case let .string(s) where s.isEmpty: continue
-            case .object(let inner):
-                if inner.isEmpty { out += "\(pad)\(label): {}\n"; continue }
-                out += "\(pad)\(label):\n"
-                appendText(v, indent: indent + 2, to: &out)
+            case .object:
+                var nested = ""
+                appendText(v, indent: indent + 2, to: &nested)
+                if nested.isEmpty { continue }
+                out += "\(pad)\(label):\n" + nested
             case let .array(items):
                 if items.isEmpty { out += "\(pad)\(label): []\n"; continue }
                 out += "\(pad)\(label):\n"

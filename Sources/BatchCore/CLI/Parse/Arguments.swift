@@ -156,7 +156,7 @@ protocol CommandArguments: Sendable {
 // MARK: global flags
 
 /// The global flags. One a command redeclares means the command's own thing and reads as nil here
-/// (`server --api-key`, `bij wait --timeout`).
+/// (`server --api-key`).
 public struct GlobalArguments: Sendable {
     public var accountID: String?
     public var apiKey: String?
@@ -197,18 +197,49 @@ struct DatasetCreateArguments: CommandArguments {
     /// Nil: detected from the file.
     var format: DatasetFileFormat?
     var validate: Bool
+    /// A file in storage that Fireworks reads itself, instead of FILE.
+    var externalURL: String?
 
-    init(_ flags: FlagReader) {
+    init(_ flags: FlagReader) throws {
         displayName = flags.string(.displayName)
         format = flags.choice(.format, as: DatasetFileFormat.self)
         validate = !flags.has(.noValidate)
+        externalURL = flags.string(.externalURL)
+        if let url = externalURL, url.isEmpty {
+            throw CLIError.usage("--external-url needs a URL such as gs://bucket/file.jsonl", command: flags.commandPath)
+        }
+        if externalURL != nil, flags.invocation.positional(1) != nil {
+            throw CLIError.usage("give FILE or --external-url, not both", command: flags.commandPath)
+        }
     }
 }
 
 struct DatasetUploadArguments: CommandArguments {
     var validate: Bool
+    /// Replace the file of a READY dataset.
+    var force: Bool
 
-    init(_ flags: FlagReader) { validate = !flags.has(.noValidate) }
+    init(_ flags: FlagReader) {
+        validate = !flags.has(.noValidate)
+        force = flags.has(.force)
+    }
+}
+
+struct DatasetUpdateArguments: CommandArguments {
+    var displayName: String
+
+    init(_ flags: FlagReader) throws {
+        let name = flags.string(.displayName)
+        guard let name else { throw CLIError.usage("nothing to update: give --display-name NAME", command: flags.commandPath) }
+        displayName = name
+    }
+}
+
+struct DatasetValidateArguments: CommandArguments {
+    /// Nil: detected from the file.
+    var format: DatasetFileFormat?
+
+    init(_ flags: FlagReader) { format = flags.choice(.format, as: DatasetFileFormat.self) }
 }
 
 struct DatasetDownloadArguments: CommandArguments {
@@ -221,22 +252,25 @@ struct DatasetDownloadArguments: CommandArguments {
     }
 }
 
-/// `dataset list` and `bij list`.
+/// `dataset list` and `bij list`, as firectl lists: every item by default and with --no-paginate, one page
+/// only when --page-token names it.
 struct ListArguments: CommandArguments {
     var filter: String?
     var orderBy: String?
     var pageSize: Int?
     var pageToken: String?
-    /// False with --no-paginate: one page only.
-    var paginate: Bool
     var limit: Int?
+
+    /// Only the page at --page-token.
+    var onePage: Bool { pageToken != nil }
 
     init(_ flags: FlagReader) throws {
         filter = flags.string(.filter)
         orderBy = flags.string(.orderBy)
         pageSize = flags.integer(.pageSize)
         pageToken = flags.string(.pageToken)
-        paginate = !flags.has(.noPaginate)
+        // firectl's "list all resources without pagination": what listing does anyway, so it changes nothing.
+        _ = flags.has(.noPaginate)
         limit = flags.integer(.limit)
         if let limit, limit < 1 { throw CLIError.usage("--limit must be at least 1", command: flags.commandPath) }
         if let pageSize, pageSize < 1 { throw CLIError.usage("--page-size must be at least 1", command: flags.commandPath) }
@@ -246,8 +280,43 @@ struct ListArguments: CommandArguments {
 /// `dataset delete` and `bij delete`.
 struct DeleteArguments: CommandArguments {
     var wait: Bool
+    /// How long --wait waits (firectl's default: 30 minutes).
+    var waitTimeout: Duration
 
-    init(_ flags: FlagReader) { wait = flags.has(.wait) }
+    init(_ flags: FlagReader) throws {
+        wait = flags.has(.wait)
+        let timeout = flags.duration(.waitTimeout)
+        waitTimeout = timeout ?? .seconds(30 * 60)
+        if timeout != nil, !wait { throw CLIError.usage("--wait-timeout needs --wait", command: flags.commandPath) }
+    }
+}
+
+/// The flags of every command that follows a job to its end: `wait`, `create --wait`, `get --watch`.
+struct FollowArguments: Sendable {
+    /// Nil: as long as it takes.
+    var waitTimeout: Duration?
+    /// Exit 10 when the job ended with failed rows.
+    var failOnRowErrors: Bool
+    /// Off a terminal, a progress line at least this often.
+    var progressInterval: Duration
+    /// Whether any of them was given (they need --wait or --watch where following is optional).
+    var given: [String]
+
+    init(_ flags: FlagReader) {
+        waitTimeout = flags.duration(.waitTimeout)
+        failOnRowErrors = flags.has(.failOnRowErrors)
+        let interval = flags.duration(.progressInterval)
+        progressInterval = interval ?? .seconds(30)
+        given = []
+        if waitTimeout != nil { given.append("--wait-timeout") }
+        if failOnRowErrors { given.append("--fail-on-row-errors") }
+        if interval != nil { given.append("--progress-interval") }
+    }
+
+    /// A usage error when a follow flag is given to a command that will not follow (`create` without --wait).
+    func requireFollowing(_ following: Bool, switchName: String, command: String) throws {
+        if !following, let first = given.first { throw CLIError.usage("\(first) needs \(switchName)", command: command) }
+    }
 }
 
 // MARK: batch inference jobs
@@ -271,6 +340,7 @@ struct JobCreateArguments: CommandArguments {
     var inputFile: String?
     var wait: Bool
     var download: String?
+    var follow: FollowArguments
 
     init(_ flags: FlagReader) throws {
         jobID = flags.string(.jobID)
@@ -291,8 +361,10 @@ struct JobCreateArguments: CommandArguments {
         inputFile = flags.string(.inputFile)
         wait = flags.has(.wait)
         download = flags.string(.download)
+        follow = FollowArguments(flags)
 
         let path = flags.commandPath
+        try follow.requireFollowing(wait, switchName: "--wait", command: path)
         func int32(_ v: Int?, _ flag: Flag) throws -> Int32? {
             guard let v else { return nil }
             guard let n = Int32(exactly: v), n >= 0 else {
@@ -321,18 +393,22 @@ struct JobCreateArguments: CommandArguments {
 
 struct JobGetArguments: CommandArguments {
     var watch: Bool
+    var follow: FollowArguments
 
-    init(_ flags: FlagReader) { watch = flags.has(.watch) }
+    init(_ flags: FlagReader) throws {
+        watch = flags.has(.watch)
+        follow = FollowArguments(flags)
+        try follow.requireFollowing(watch, switchName: "--watch", command: flags.commandPath)
+    }
 }
 
 struct JobWaitArguments: CommandArguments {
-    /// Nil: wait as long as it takes.
-    var timeout: Duration?
     var interval: Duration
+    var follow: FollowArguments
 
     init(_ flags: FlagReader) {
-        timeout = flags.duration(.timeout)
         interval = flags.duration(.interval) ?? .seconds(5)
+        follow = FollowArguments(flags)
     }
 }
 

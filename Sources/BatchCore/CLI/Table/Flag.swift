@@ -33,6 +33,9 @@ public enum Flag: String, CaseIterable, Sendable {
     case format
     case noValidate = "no-validate"
     case wait
+    case waitTimeout = "wait-timeout"
+    case force
+    case externalURL = "external-url"
     case outputDir = "output-dir"
     case downloadLineage = "download-lineage"
 
@@ -55,6 +58,8 @@ public enum Flag: String, CaseIterable, Sendable {
     case download
     case watch
     case interval
+    case failOnRowErrors = "fail-on-row-errors"
+    case progressInterval = "progress-interval"
 
     // server
     case listen

@@ -80,13 +80,16 @@ public struct CommandSpec: Sendable {
     public var hidden: Bool
     /// Whether the command talks to a gateway (and so honours --dry-run, --server, --account-id ...).
     public var callsGateway: Bool
+    /// The `-o` formats the command prints; any other is a usage error naming these (every command either
+    /// honours a format or refuses it, never ignores it).
+    public var formats: [OutputFormat]
 
     public init(_ id: String, noun: String, verb: String? = nil, summary: String, description: String = "",
                 positionals: [PositionalSpec] = [], flags: [FlagSpec] = [], examples: [String] = [],
-                hidden: Bool = false, callsGateway: Bool = false) {
+                hidden: Bool = false, callsGateway: Bool = false, formats: [OutputFormat] = OutputFormat.allCases) {
         self.id = id; self.noun = noun; self.verb = verb; self.summary = summary; self.description = description
         self.positionals = positionals; self.flags = flags; self.examples = examples; self.hidden = hidden
-        self.callsGateway = callsGateway
+        self.callsGateway = callsGateway; self.formats = formats
     }
 
     /// `dataset create`, `server`, ...

@@ -68,23 +68,31 @@ final class ClientConnection {
                 grow(to: capacity * 2)
             }
         }
+        let began = monotonicSeconds()
         while true {
             var wait = stall
-            if let deadline {
-                let left = deadline - monotonicSeconds()
-                if left <= 0 { throw SocketFailure.timedOut }
-                wait = min(wait, left)
-            }
-            if abs(receiveTimeout - wait) > 0.005 {
-                SocketTimeout.set(fd, SO_RCVTIMEO, wait)
-                receiveTimeout = wait
+            if let deadline { wait = min(wait, deadline - began) }
+            let waited = monotonicSeconds() - began
+            if wait - waited <= 0 { throw SocketFailure.timedOut }
+            // setsockopt only when the socket would wait materially longer than allowed (a deadline close by);
+            // a fast answer on a kept-alive connection then costs no extra system call.
+            if receiveTimeout > (wait - waited) + max(0.005, receiveTimeout * 0.01) {
+                receiveTimeout = wait - waited
+                SocketTimeout.set(fd, SO_RCVTIMEO, receiveTimeout)
             }
             let n = recv(fd, buffer + end, capacity - end, 0)
             if n > 0 { end += n; answerStarted = true; return true }
             if n == 0 { return false }
             let code = errno
             if code == EINTR { continue }
-            if code == EAGAIN || code == EWOULDBLOCK { throw SocketFailure.timedOut }
+            if code == EAGAIN || code == EWOULDBLOCK {
+                // The socket's timeout may be shorter than this wait (lowered for an earlier deadline): stretch it.
+                let left = wait - (monotonicSeconds() - began)
+                if left <= 0.001 { throw SocketFailure.timedOut }
+                receiveTimeout = left
+                SocketTimeout.set(fd, SO_RCVTIMEO, left)
+                continue
+            }
             if code == ECONNRESET { return false }
             throw SocketFailure.failed(code)
         }

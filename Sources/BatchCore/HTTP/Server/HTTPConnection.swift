@@ -503,6 +503,9 @@ final class HTTPConnection: @unchecked Sendable {
             }
             appendField(name, value, to: &head)
         }
+        if let serverName = configuration.serverName, response.headers["Server"] == nil {
+            appendField("Server", serverName, to: &head)
+        }
 
         enum Plan {
             case none

@@ -61,6 +61,9 @@ public final class HTTPServer: @unchecked Sendable {
         /// Receives one line per request, `METHOD /path STATUS BYTESB MSms` (the query and headers are never
         /// logged, as they may carry secrets), and server-side failures of handlers. Called on worker threads.
         public var log: (@Sendable (String) -> Void)?
+        /// Sent as `Server:` on every answer (handler answers and the server's own 4xx/5xx alike) unless the
+        /// handler set one.
+        public var serverName: String?
 
         public init(host: String = "127.0.0.1", port: Int = 0, maxConnections: Int = 4096, maxWorkers: Int = 256,
                     maxHeaderBytes: Int = 64 * 1024, maxRequestLineBytes: Int = 8 * 1024,

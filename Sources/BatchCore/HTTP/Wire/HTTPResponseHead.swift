@@ -25,18 +25,31 @@ public struct HTTPResponseHead: Sendable {
         guard status >= 100 else { throw HTTPFieldError("malformed status code") }
         let http10 = statusLine[7] == UInt8(ascii: "0")
         headers = try HTTPFields.parse(lines.dropFirst().map { UnsafeBufferPointer(rebasing: bytes[$0]) })
-        let connection = headers.tokens(for: "Connection")
-        keepAlive = http10 ? connection.contains("keep-alive") : !connection.contains("close")
+        // One pass over the fields for what framing needs (this runs for every inference answer).
+        var closes = false, keepsAlive = false, chunked = false, otherCoding = false
+        var lengthText: String?
+        for field in headers {
+            if asciiCaseInsensitiveEquals(field.name, "Connection") {
+                closes = closes || containsToken(field.value, "close")
+                keepsAlive = keepsAlive || containsToken(field.value, "keep-alive")
+            } else if asciiCaseInsensitiveEquals(field.name, "Transfer-Encoding") {
+                // The last coding must be chunked for the body to be chunk-framed (RFC 9112 §6.3).
+                let last = field.value.split(separator: ",").last.map { trimmingOptionalWhitespace($0) } ?? ""
+                chunked = asciiCaseInsensitiveEquals(last, "chunked")
+                otherCoding = !chunked
+            } else if asciiCaseInsensitiveEquals(field.name, "Content-Length") {
+                lengthText = field.value
+            }
+        }
+        keepAlive = http10 ? keepsAlive : !closes
         if method == .head || status < 200 || status == 204 || status == 304 {
             framing = .none
-        } else if headers.contains("Transfer-Encoding") {
-            guard headers.tokens(for: "Transfer-Encoding").last == "chunked" else {
-                framing = .untilClose
-                keepAlive = false
-                return
-            }
+        } else if chunked {
             framing = .chunked
-        } else if let lengthText = headers["Content-Length"] {
+        } else if otherCoding {
+            framing = .untilClose
+            keepAlive = false
+        } else if let lengthText {
             guard !lengthText.isEmpty, lengthText.utf8.count <= 18, lengthText.utf8.allSatisfy({ decimalDigit($0) != nil }),
                   let length = Int(lengthText) else { throw HTTPFieldError("invalid Content-Length '\(lengthText.prefix(30))'") }
             framing = length == 0 ? .none : .length(length)
@@ -44,5 +57,27 @@ public struct HTTPResponseHead: Sendable {
             framing = .untilClose
             keepAlive = false
         }
+    }
+}
+
+/// Whether a comma-separated header value holds `token` (ASCII case-insensitive), without allocating.
+func containsToken(_ value: String, _ token: StaticString) -> Bool {
+    var value = value
+    return value.withUTF8 { bytes in
+        let needle = UnsafeBufferPointer(start: token.utf8Start, count: token.utf8CodeUnitCount)
+        var i = 0
+        while i < bytes.count {
+            while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x09 || bytes[i] == 0x2C { i += 1 }
+            let start = i
+            while i < bytes.count, bytes[i] != 0x2C { i += 1 }
+            var end = i
+            while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+            if end - start == needle.count {
+                var same = true
+                for k in 0..<needle.count where asciiLower(bytes[start + k]) != needle[k] { same = false; break }
+                if same { return true }
+            }
+        }
+        return false
     }
 }

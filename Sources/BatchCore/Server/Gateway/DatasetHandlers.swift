@@ -46,6 +46,9 @@ extension Gateway {
         if let problem = ResourceID.problem(id) { throw GatewayError(.invalidArgument, "invalid datasetId \"\(id)\": \(problem)") }
         let raw = body.value("dataset") ?? .object([])
         var d = try Dataset(json: raw, strict: true)
+        if !d.externalUrl.isEmpty {
+            throw GatewayError(.invalidArgument, "the local gateway reads only uploaded files: externalUrl \"\(d.externalUrl)\" is not supported; upload the file instead (batchctl dataset create \(id) FILE)")
+        }
         let fields = try ProtoObject(raw, context: "dataset")
         if d.source == nil { d.source = ("userUploaded", .object([])) }
         if d.source?.0 == "userUploaded", fields.value("exampleCount") == nil {
@@ -211,7 +214,8 @@ extension Gateway {
         _ = try dataset(account, id)
         let lineage = request.queryValue("downloadLineage").map { $0 == "true" || $0 == "1" } ?? false
         var datasetIDs = [id]
-        if lineage { datasetIDs = lineageDatasets(account, id) }
+        var broken: [String] = []
+        if lineage { (datasetIDs, broken) = lineageDatasets(account, id) }
         let expires = Int64(Date().timeIntervalSince1970 + config.downloadURLLifetime)
         var urls: [(String, JSONValue)] = []
         for dsID in datasetIDs {
@@ -220,18 +224,9 @@ extension Gateway {
                 urls.append(("dataset/\(dsID)/\(file.name)", .string("\(baseURL(request))/signed/download/\(token)")))
             }
         }
-        return Gateway.ok(.object([("filenameToSignedUrls", .object(urls))]))
-    }
-
-    /// The dataset and every output dataset of the continuation chain of the job that produced it.
-    func lineageDatasets(_ account: String, _ id: String) -> [String] {
-        var ids = [id]
-        guard let source = ResourceName(store.dataset(account, id)?.sourceJobName ?? "", kind: .batchInferenceJob),
-              let job = store.job(account, source.id) else { return ids }
-        for earlier in store.earlierJobs(account, continuedFrom: job.continuedFromJobName) {
-            guard let out = ResourceName(earlier.outputDatasetId, kind: .dataset)?.id, !ids.contains(out) else { break }
-            ids.append(out)
-        }
-        return ids
+        var response = Gateway.ok(.object([("filenameToSignedUrls", .object(urls))]))
+        // The body stays Fireworks' shape; what could not be followed rides in a header batchctl reads.
+        if !broken.isEmpty { response.headers[BatchctlHeaders.lineageWarning] = broken.joined(separator: " | ") }
+        return response
     }
 }

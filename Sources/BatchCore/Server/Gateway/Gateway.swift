@@ -87,6 +87,7 @@ final class Gateway: Sendable {
         case .verifyAPIKey:
             var response = Gateway.ok(.object([]))
             response.headers["x-fireworks-account-id"] = config.defaultAccount
+            response.headers[BatchctlHeaders.dataDir] = config.dataDir
             return response
         case .dataset(let route, let account): return try serve(route, request, account: account)
         case .job(let route, let account): return try serve(route, request, account: account)

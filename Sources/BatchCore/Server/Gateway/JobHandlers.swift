@@ -51,11 +51,15 @@ extension Gateway {
         if let problem = ResourceID.problem(id) { throw GatewayError(.invalidArgument, "invalid batchInferenceJobId \"\(id)\": \(problem)") }
         let name = ResourceName(account: account, kind: .batchInferenceJob, id: id)
 
+        var previous: BatchInferenceJob?
         if !job.continuedFromJobName.isEmpty {
-            guard let prevName = ResourceName(job.continuedFromJobName, kind: .batchInferenceJob), prevName.account == account,
-                  let prev = store.job(account, prevName.id) else {
-                throw GatewayError(.invalidArgument, "continuedFromJobName \"\(job.continuedFromJobName)\" does not name an existing job")
+            guard let prevName = ResourceName(job.continuedFromJobName, kind: .batchInferenceJob), prevName.account == account else {
+                throw GatewayError(.invalidArgument, "continuedFromJobName \"\(job.continuedFromJobName)\" is not a job of account \(account): expected accounts/\(account)/batchInferenceJobs/ID")
             }
+            guard let prev = store.job(account, prevName.id) else {
+                throw GatewayError(.notFound, "job to continue from \"\(prevName)\" not found")
+            }
+            previous = prev
             guard prev.isTerminal else {
                 throw GatewayError(.failedPrecondition, "job \"\(prev.name)\" is still \(prev.state); continue it once it has ended")
             }
@@ -63,6 +67,9 @@ extension Gateway {
             if job.inputDatasetId.isEmpty { job.inputDatasetId = prev.inputDatasetId }
             if job.inferenceParameters == nil { job.inferenceParameters = prev.inferenceParameters }
             if job.systemPrompt.isEmpty { job.systemPrompt = prev.systemPrompt }
+            // A continuation runs as its job did: same precision and window, unless the request says otherwise.
+            if job.precision == .unspecified { job.precision = prev.precision }
+            if job.maxJobDuration == nil { job.maxJobDuration = prev.maxJobDuration }
         }
         guard !job.model.isEmpty else { throw GatewayError(.invalidArgument, "model is required") }
         guard !job.inputDatasetId.isEmpty else { throw GatewayError(.invalidArgument, "inputDatasetId is required") }
@@ -105,7 +112,7 @@ extension Gateway {
         try store.locked(.job(account, id), .dataset(account, input.id), .dataset(account, output.id)) {
             if store.job(account, id) != nil { throw GatewayError(.alreadyExists, "batch inference job \"\(name)\" already exists") }
             guard let inputDataset = store.dataset(account, input.id) else {
-                throw GatewayError(.invalidArgument, "input dataset \"\(input)\" not found")
+                throw GatewayError(.notFound, "input dataset \"\(input)\" not found")
             }
             guard inputDataset.state == DatasetState.ready else {
                 throw GatewayError(.failedPrecondition, "input dataset \"\(input)\" is \(inputDataset.state), not READY")
@@ -127,6 +134,8 @@ extension Gateway {
             out.format = .chat
             out.sourceJobName = name.description
             try store.saveDataset(out, account, output.id)
+            try store.saveLineage(DatasetLineage(sourceJob: name.description, previousJob: previous?.name ?? "",
+                                                 previousDataset: previous?.outputDatasetId ?? ""), account, output.id)
             job.outputDatasetId = output.description
             try store.saveJob(job, account, id)
         }
