@@ -9,6 +9,8 @@ final class SlowClientTests: XCTestCase {
     func testAThousandSlowOrIdleConnectionsDoNotKeepAWellBehavedRequestWaiting() throws {
         let server = try LocalServer(["--quiet", "--api-key", "right-key"])
         let port = server.port
+        // The threads a server has anyway (job workers, the inference pool): what requests add is measured against it.
+        let baseline = RawGateway.procStatus(server.pid, "Threads") ?? 0
         let attackers = SlowAttackers(port: port)
         try attackers.open(perKind: 250)
         defer { attackers.stop() }
@@ -30,9 +32,10 @@ final class SlowClientTests: XCTestCase {
             usleep(200_000)
         }
         print("slow clients: \(attackers.openCount) open at the end, \(attackers.opened) opened in all, \(probes) probes, worst \(Int(worst * 1000)) ms, "
-              + "server threads <= \(maxThreads), RSS <= \(maxRSS / 1024) MiB")
+              + "server threads <= \(maxThreads) (\(baseline) before), RSS <= \(maxRSS / 1024) MiB")
         XCTAssertGreaterThan(probes, 10)
-        XCTAssertLessThan(maxThreads, 100, "threads stay bounded")
+        XCTAssertGreaterThan(baseline, 0)
+        XCTAssertLessThan(maxThreads - baseline, 64, "threads for requests stay bounded, whatever the connections")
         XCTAssertLessThan(maxRSS, 300 * 1024, "memory stays bounded (kB)")
     }
 }

@@ -97,6 +97,24 @@ final class HTTPSlowClientTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(crowded), 0.9, "closed sooner under pressure")
     }
 
+    /// Handlers stuck for a long time (slow uploads, slow disks) make the pool grow past its core, so a new
+    /// request is still answered.
+    func testThePoolGrowsPastHandlersThatBlock() throws {
+        let release = DispatchSemaphore(value: 0)
+        let (server, port) = try start({ _ in }) { request in
+            if request.path == "/block" { _ = release.wait(timeout: .now() + 20) }
+            return .text("ok")
+        }
+        defer { for _ in 0..<40 { release.signal() } }
+        let blocked = try (0..<40).map { _ in try RawHTTPClient(port: port) }
+        for client in blocked { try client.send("GET /block HTTP/1.1\r\nHost: t\r\n\r\n") }
+        let deadline = Date().addingTimeInterval(10)
+        while server.statistics.workers < 40 && Date() < deadline { usleep(10_000) }
+        let probe = try RawHTTPClient(port: port)
+        XCTAssertEqual(try probe.sendAndRead("GET /ok HTTP/1.1\r\nHost: t\r\n\r\n").status, 200)
+        XCTAssertGreaterThan(server.statistics.workers, 40, "a worker for each blocked handler, and one for the probe")
+    }
+
     func testManyWaitingConnectionsCostNoThreadEach() throws {
         let (server, port) = try start({ $0.headerReadTimeout = 30 }, handler: echoHandler)
         var waiting: [RawHTTPClient] = []

@@ -131,11 +131,15 @@ public final class HTTPServer: @unchecked Sendable {
 
     private let work = NSCondition()
     // Guarded by `work`.
-    private var queue: [HTTPConnection] = []
+    private var queue: [(connection: HTTPConnection, since: UInt64)] = []
     private var queueStart = 0
     private var workers = 0
     private var idleWorkers = 0
     private var busyWorkers = 0
+    /// Threads spawned that have not reached their loop yet.
+    private var startingWorkers = 0
+    /// When a worker last finished a request: workers that keep finishing are busy, not stuck.
+    private var lastCompletion: UInt64 = 0
 
     public init(configuration: Configuration = Configuration(), handler: @escaping Handler) {
         self.configuration = configuration
@@ -358,7 +362,9 @@ public final class HTTPServer: @unchecked Sendable {
             condition.unlock()
 
             let now = monotonicNanoseconds()
-            let timeout = wakeAt.map { Int32(min(max(0, Int64(($0 &- min($0, now)) / 1_000_000) + 1), 250)) } ?? 250
+            var timeout = wakeAt.map { Int32(min(max(0, Int64(($0 &- min($0, now)) / 1_000_000) + 1), 250)) } ?? 250
+            // While requests wait for a worker, look again soon: the pool grows if they keep waiting.
+            if growWorkersIfWaiting() { timeout = min(timeout, 10) }
             let ready = poll(&descriptors, nfds_t(descriptors.count), timeout)
             if ready < 0 && errno != EINTR {
                 report("reactor: poll failed: \(String(cString: strerror(errno)))")
@@ -574,14 +580,47 @@ public final class HTTPServer: @unchecked Sendable {
 
     private func dispatch(_ connection: HTTPConnection) {
         work.lock()
-        queue.append(connection)
-        let spawn = idleWorkers == 0 && workers < configuration.maxWorkers
-        if spawn { workers += 1 }
+        queue.append((connection, monotonicNanoseconds()))
         work.signal()
+        let spawn = shouldSpawnLocked()
         work.unlock()
-        if spawn && !spawnDetachedThread({ [self] in workerLoop() }) {
+        if spawn { spawnWorker() }
+    }
+
+    /// Workers started freely; beyond them, only for requests that have waited a while.
+    private static let coreWorkers = 16
+    private static let patience: UInt64 = 20_000_000
+
+    /// A new worker when requests wait for more threads than are free or starting. Beyond the core, only when
+    /// the oldest request has waited 20 ms and no worker has finished one for 20 ms: workers that keep
+    /// finishing requests are short of CPU, not of threads (a flood of quick 401s), while workers stuck in slow
+    /// handlers (long uploads) make the pool grow.
+    private func shouldSpawnLocked() -> Bool {
+        let backlog = queue.count - queueStart
+        guard backlog > idleWorkers + startingWorkers, startingWorkers < 4, workers < configuration.maxWorkers else { return false }
+        let now = monotonicNanoseconds()
+        if workers >= HTTPServer.coreWorkers,
+           now &- queue[queueStart].since < HTTPServer.patience || now &- lastCompletion < HTTPServer.patience { return false }
+        workers += 1
+        startingWorkers += 1
+        return true
+    }
+
+    /// Spawns a worker if requests have waited too long; true while any request waits.
+    private func growWorkersIfWaiting() -> Bool {
+        work.lock()
+        let waiting = queue.count > queueStart
+        let spawn = waiting && shouldSpawnLocked()
+        work.unlock()
+        if spawn { spawnWorker() }
+        return waiting
+    }
+
+    private func spawnWorker() {
+        if !spawnDetachedThread({ [self] in workerLoop() }) {
             work.lock()
             workers -= 1
+            startingWorkers -= 1
             work.unlock()
             report("cannot start a worker thread")
         }
@@ -589,26 +628,31 @@ public final class HTTPServer: @unchecked Sendable {
 
     private func workerLoop() {
         work.lock()
+        startingWorkers -= 1
         while true {
             while queueStart == queue.count {
                 if isStoppedForWorkers { workers -= 1; work.unlock(); return }
                 idleWorkers += 1
-                let woke = work.wait(until: Date(timeIntervalSinceNow: 30))
+                // Threads beyond the core go soon after a burst; the core stays for the next one.
+                let woke = work.wait(until: Date(timeIntervalSinceNow: workers > HTTPServer.coreWorkers ? 2 : 30))
                 idleWorkers -= 1
                 // Threads a burst needed go away once it is over.
                 if !woke && queueStart == queue.count { workers -= 1; work.unlock(); return }
             }
-            let connection = queue[queueStart]
+            let connection = queue[queueStart].connection
             queueStart += 1
             if queueStart > 1024 && queueStart * 2 > queue.count {
                 queue.removeFirst(queueStart)
                 queueStart = 0
             }
             busyWorkers += 1
+            let spawn = shouldSpawnLocked()
             work.unlock()
+            if spawn { spawnWorker() }
             serve(connection)
             work.lock()
             busyWorkers -= 1
+            lastCompletion = monotonicNanoseconds()
         }
     }
 
