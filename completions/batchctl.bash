@@ -3,7 +3,7 @@
 # Install: batchctl completion bash > ~/.local/share/bash-completion/completions/batchctl
 
 # Every spelling of a flag that takes a value: the walk skips the value wherever the flag stands.
-_batchctl_valued=' --account-id -a --api-key --profile -p --server --output -o --timeout --cacert --display-name --format --external-url --filter --order-by --page-size --page-token --limit --wait-timeout --output-dir --job-id --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --download --progress-interval --interval --listen --data-dir --backend --inference-url --inference-api-key --model-map --allow-origin --concurrency --request-timeout --min-job-duration --fail-requests '
+_batchctl_valued=' --account-id -a --api-key --profile -p --server --output -o --timeout --cacert --display-name --format --external-url --filter --order-by --page-size --page-token --limit --wait-timeout --output-dir --job-id --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --download --progress-interval --interval --listen --data-dir --openai-account --backend --inference-url --inference-api-key --model-map --allow-origin --concurrency --request-timeout --public-url --created-by --min-job-duration --fail-requests '
 # Flags that choose the gateway; passed on to `batchctl __complete` so live ids come from the same one.
 _batchctl_connection=' --account-id -a --api-key --profile -p --server --local '
 
@@ -81,8 +81,8 @@ _batchctl_flags() {
         'batch-inference-job.wait') flags='--interval --wait-timeout --fail-on-row-errors --progress-interval --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'whoami') flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'set-api-key') flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
-        'server') flags='--listen --data-dir --api-key --account-id -a --backend --inference-url --inference-api-key --model-map --allow-origin --concurrency --request-timeout --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
-        'server.start') flags='--listen --data-dir --api-key --account-id -a --backend --inference-url --inference-api-key --model-map --allow-origin --concurrency --request-timeout --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'server') flags='--listen --data-dir --api-key --account-id -a --openai-account --backend --inference-url --inference-api-key --model-map --allow-origin --concurrency --request-timeout --public-url --created-by --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'server.start') flags='--listen --data-dir --api-key --account-id -a --openai-account --backend --inference-url --inference-api-key --model-map --allow-origin --concurrency --request-timeout --public-url --created-by --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'server.stop') flags='--data-dir --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'server.status') flags='--data-dir --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'completion') flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
@@ -143,6 +143,7 @@ _batchctl_flag_value() {
         'server --data-dir') kind=directories ;;
         'server --api-key') kind='' ;;
         'server --account-id'|'server -a') kind='' ;;
+        'server --openai-account') kind='' ;;
         'server --backend') kind='choices:echo openai' ;;
         'server --inference-url') kind='' ;;
         'server --inference-api-key') kind='' ;;
@@ -150,10 +151,13 @@ _batchctl_flag_value() {
         'server --allow-origin') kind='' ;;
         'server --concurrency') kind='' ;;
         'server --request-timeout') kind='' ;;
+        'server --public-url') kind='' ;;
+        'server --created-by') kind='' ;;
         'server.start --listen') kind='' ;;
         'server.start --data-dir') kind=directories ;;
         'server.start --api-key') kind='' ;;
         'server.start --account-id'|'server.start -a') kind='' ;;
+        'server.start --openai-account') kind='' ;;
         'server.start --backend') kind='choices:echo openai' ;;
         'server.start --inference-url') kind='' ;;
         'server.start --inference-api-key') kind='' ;;
@@ -161,6 +165,8 @@ _batchctl_flag_value() {
         'server.start --allow-origin') kind='' ;;
         'server.start --concurrency') kind='' ;;
         'server.start --request-timeout') kind='' ;;
+        'server.start --public-url') kind='' ;;
+        'server.start --created-by') kind='' ;;
         'server.stop --data-dir') kind=directories ;;
         'server.status --data-dir') kind=directories ;;
         *' --account-id'|*' -a') kind='' ;;

@@ -6,7 +6,7 @@
 # __batchctl_skip (the command and how many words name it), __batchctl_want (a flag still waiting for
 # its value) and __batchctl_pass (the flags that choose the gateway, for `__complete`).
 function __batchctl_state
-    set -l valued --account-id -a --api-key --profile -p --server --output -o --timeout --cacert --display-name --format --external-url --filter --order-by --page-size --page-token --limit --wait-timeout --output-dir --job-id --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --download --progress-interval --interval --listen --data-dir --backend --inference-url --inference-api-key --model-map --allow-origin --concurrency --request-timeout --min-job-duration --fail-requests
+    set -l valued --account-id -a --api-key --profile -p --server --output -o --timeout --cacert --display-name --format --external-url --filter --order-by --page-size --page-token --limit --wait-timeout --output-dir --job-id --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --download --progress-interval --interval --listen --data-dir --openai-account --backend --inference-url --inference-api-key --model-map --allow-origin --concurrency --request-timeout --public-url --created-by --min-job-duration --fail-requests
     set -l connection --account-id -a --api-key --profile -p --server --local
     set -g __batchctl_pos
     set -g __batchctl_pass
@@ -278,10 +278,10 @@ complete -c batchctl -n '__batchctl_in batch-inference-job.create' -s d -l input
 complete -c batchctl -n '__batchctl_in batch-inference-job.create' -s x -l output-dataset-id -x -a '(__batchctl_ids datasets)' -d 'Output dataset id or name (default: created by the gateway) (DATASET)'
 complete -c batchctl -n '__batchctl_in batch-inference-job.create' -l continue-from -x -a '(__batchctl_ids jobs)' -d 'Rerun only the unfinished or failed rows of JOB (JOB)'
 complete -c batchctl -n '__batchctl_in batch-inference-job.create' -l max-tokens -x -d 'Maximum tokens per response (N)'
-complete -c batchctl -n '__batchctl_in batch-inference-job.create' -l temperature -x -d 'Sampling temperature (F)'
-complete -c batchctl -n '__batchctl_in batch-inference-job.create' -l top-p -x -d 'Nucleus sampling probability (F)'
+complete -c batchctl -n '__batchctl_in batch-inference-job.create' -l temperature -x -d 'Sampling temperature, 0 to 2 (0 is greedy) (F)'
+complete -c batchctl -n '__batchctl_in batch-inference-job.create' -l top-p -x -d 'Nucleus sampling probability, 0 to 1 (F)'
 complete -c batchctl -n '__batchctl_in batch-inference-job.create' -l top-k -x -d 'Top-k sampling (N)'
-complete -c batchctl -n '__batchctl_in batch-inference-job.create' -l n -x -d 'Choices per request (N)'
+complete -c batchctl -n '__batchctl_in batch-inference-job.create' -l n -x -d 'Choices per request (at least 1) (N)'
 complete -c batchctl -n '__batchctl_in batch-inference-job.create' -l extra-body -x -d 'Extra request fields as a JSON object (JSON)'
 complete -c batchctl -n '__batchctl_in batch-inference-job.create' -l precision -x -a 'FP16 FP8 FP8_MM FP8_AR FP8_MM_KV_ATTN FP8_KV FP8_MM_V2 FP8_V2 FP8_MM_KV_ATTN_V2 NF4 FP4 BF16 FP4_BLOCKSCALED_MM FP4_MX_MOE' -d 'Serving precision (PRECISION)'
 complete -c batchctl -n '__batchctl_in batch-inference-job.create' -l system-prompt -x -d 'System message prepended to rows without one (TEXT)'
@@ -312,6 +312,7 @@ complete -c batchctl -n '__batchctl_in server' -l listen -x -d 'Address to liste
 complete -c batchctl -n '__batchctl_in server' -l data-dir -x -a '(__fish_complete_directories)' -d 'Where datasets and jobs are stored (DIR)'
 complete -c batchctl -n '__batchctl_in server' -l api-key -x -d 'Require this bearer key (KEY)'
 complete -c batchctl -n '__batchctl_in server' -s a -l account-id -x -d 'Account reported by /verifyApiKey (default local) (ID)'
+complete -c batchctl -n '__batchctl_in server' -l openai-account -x -d 'Account of the OpenAI Batch API\'s files and batches (default local) (ID)'
 complete -c batchctl -n '__batchctl_in server' -l backend -x -a 'echo openai' -d 'Inference backend: echo or openai (NAME)'
 complete -c batchctl -n '__batchctl_in server' -l inference-url -x -d 'OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 (URL)'
 complete -c batchctl -n '__batchctl_in server' -l inference-api-key -x -d 'Bearer key sent to the inference server (KEY)'
@@ -319,10 +320,13 @@ complete -c batchctl -n '__batchctl_in server' -l model-map -x -d 'Map a job\'s 
 complete -c batchctl -n '__batchctl_in server' -l allow-origin -x -d 'Browser origin allowed to call the API (ORIGIN)'
 complete -c batchctl -n '__batchctl_in server' -l concurrency -x -d 'In-flight inference requests across all jobs (default 64) (N)'
 complete -c batchctl -n '__batchctl_in server' -l request-timeout -x -d 'Per inference request (default 10m) (DURATION)'
+complete -c batchctl -n '__batchctl_in server' -l public-url -x -d 'Base of the URLs the gateway mints, e.g. https://batch.example.com (URL)'
+complete -c batchctl -n '__batchctl_in server' -l created-by -x -d 'The createdBy of what this gateway creates (default ACCOUNT@localhost) (IDENTITY)'
 complete -c batchctl -n '__batchctl_in server.start' -l listen -x -d 'Address to listen on (default 127.0.0.1:8700) (HOST:PORT)'
 complete -c batchctl -n '__batchctl_in server.start' -l data-dir -x -a '(__fish_complete_directories)' -d 'Where datasets and jobs are stored (DIR)'
 complete -c batchctl -n '__batchctl_in server.start' -l api-key -x -d 'Require this bearer key (KEY)'
 complete -c batchctl -n '__batchctl_in server.start' -s a -l account-id -x -d 'Account reported by /verifyApiKey (default local) (ID)'
+complete -c batchctl -n '__batchctl_in server.start' -l openai-account -x -d 'Account of the OpenAI Batch API\'s files and batches (default local) (ID)'
 complete -c batchctl -n '__batchctl_in server.start' -l backend -x -a 'echo openai' -d 'Inference backend: echo or openai (NAME)'
 complete -c batchctl -n '__batchctl_in server.start' -l inference-url -x -d 'OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 (URL)'
 complete -c batchctl -n '__batchctl_in server.start' -l inference-api-key -x -d 'Bearer key sent to the inference server (KEY)'
@@ -330,6 +334,8 @@ complete -c batchctl -n '__batchctl_in server.start' -l model-map -x -d 'Map a j
 complete -c batchctl -n '__batchctl_in server.start' -l allow-origin -x -d 'Browser origin allowed to call the API (ORIGIN)'
 complete -c batchctl -n '__batchctl_in server.start' -l concurrency -x -d 'In-flight inference requests across all jobs (default 64) (N)'
 complete -c batchctl -n '__batchctl_in server.start' -l request-timeout -x -d 'Per inference request (default 10m) (DURATION)'
+complete -c batchctl -n '__batchctl_in server.start' -l public-url -x -d 'Base of the URLs the gateway mints, e.g. https://batch.example.com (URL)'
+complete -c batchctl -n '__batchctl_in server.start' -l created-by -x -d 'The createdBy of what this gateway creates (default ACCOUNT@localhost) (IDENTITY)'
 complete -c batchctl -n '__batchctl_in server.stop' -l data-dir -x -a '(__fish_complete_directories)' -d 'Where datasets and jobs are stored (DIR)'
 complete -c batchctl -n '__batchctl_in server.status' -l data-dir -x -a '(__fish_complete_directories)' -d 'Where datasets and jobs are stored (DIR)'
 

@@ -29,6 +29,45 @@ final class WireTypesTests: XCTestCase {
         XCTAssertThrowsError(try BatchInferenceJob(json: JSONValue(parsing: #"{"inferenceParameters": {"maxTokens": 99999999999}}"#), strict: true))
     }
 
+    func testPresenceKeepsZerosApartFromUnset() throws {
+        var job = BatchInferenceJob()
+        job.model = "m"
+        var p = InferenceParameters()
+        p.temperature = 0
+        p.topK = 0
+        job.inferenceParameters = p
+        XCTAssertEqual(job.createBody.compactText, #"{"model":"m","inferenceParameters":{"temperature":0,"topK":0}}"#,
+                       "set zeros are sent; unset fields are not")
+        let decoded = try InferenceParameters(json: JSONValue(parsing: #"{"temperature": 0, "n": 1}"#), strict: true)
+        XCTAssertEqual(decoded.temperature, 0)
+        XCTAssertEqual(decoded.n, 1)
+        XCTAssertNil(decoded.topP)
+        XCTAssertNil(decoded.maxTokens)
+        XCTAssertEqual(decoded.json.compactText, #"{"temperature":0,"n":1}"#)
+        job.inferenceParameters = InferenceParameters()
+        XCTAssertNil(job.createBody["inferenceParameters"], "nothing set: no inferenceParameters at all")
+        XCTAssertEqual(BatchInferenceJob().json["placement"], .null)
+        XCTAssertEqual(Dataset().json["encryptionState"], .string("ENCRYPTION_STATE_UNSPECIFIED"))
+    }
+
+    func testTimestampsPrintTheFractionProtojsonPrints() {
+        XCTAssertEqual(Timestamp.string(seconds: 1_788_061_722, nanoseconds: 0), "2026-08-30T03:48:42Z")
+        XCTAssertEqual(Timestamp.string(seconds: 1_788_061_722, nanoseconds: 645_000_000), "2026-08-30T03:48:42.645Z")
+        XCTAssertEqual(Timestamp.string(seconds: 1_788_061_722, nanoseconds: 645_723_000), "2026-08-30T03:48:42.645723Z")
+        XCTAssertEqual(Timestamp.string(seconds: 1_788_061_722, nanoseconds: 645_723_001), "2026-08-30T03:48:42.645723001Z")
+        XCTAssertEqual(Timestamp.date(from: "2026-08-30T03:48:42.645723001Z")?.timeIntervalSince1970 ?? 0, 1_788_061_722.645723, accuracy: 1e-5)
+    }
+
+    func testCloudStorageXMLErrorsReadAsMessages() {
+        let xml = "<?xml version='1.0' encoding='UTF-8'?><Error><Code>SignatureDoesNotMatch</Code><Message>Access denied.</Message>"
+            + "<Details>The request signature we calculated does not match &amp; so on</Details><StringToSign>x</StringToSign></Error>"
+        let e = GatewayError(httpStatus: 403, body: Array(xml.utf8))
+        XCTAssertEqual(e.message, "SignatureDoesNotMatch: The request signature we calculated does not match & so on")
+        XCTAssertEqual(e.code, .permissionDenied)
+        let live403 = #"{"error": {"message": "The API key you provided is invalid.", "param": null, "code": "UNAUTHORIZED", "type": "error"}, "request_id": "r"}"#
+        XCTAssertEqual(GatewayError(httpStatus: 403, body: Array(live403.utf8)).message, "The API key you provided is invalid.")
+    }
+
     func testJobCreateBodyHasOnlyWhatIsSet() throws {
         var job = BatchInferenceJob()
         job.model = "m"

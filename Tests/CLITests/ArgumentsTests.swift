@@ -97,13 +97,13 @@ final class ArgumentsTests: XCTestCase {
 
     func testTypedValues() throws {
         let job = try JobCreateArguments(FlagReader(try Parser.parse([
-            "bij", "create", "-m", "m", "-d", "ds", "--max-tokens", "12", "--temperature", "-0.5", "--top-k", "3",
+            "bij", "create", "-m", "m", "-d", "ds", "--max-tokens", "12", "--temperature", "0.5", "--top-k", "3",
             "--extra-body", #"{"stop":[]}"#, "--max-job-duration", "1h30m", "--wait", "--download", "out",
         ])))
         XCTAssertEqual(job.model, "m")
         XCTAssertEqual(job.inputDatasetID, "ds")
         XCTAssertEqual(job.maxTokens, 12)
-        XCTAssertEqual(job.temperature, -0.5)
+        XCTAssertEqual(job.temperature, 0.5)
         XCTAssertEqual(job.topK, 3)
         XCTAssertNil(job.topP)
         XCTAssertEqual(job.extraBody?.compactText, #"{"stop":[]}"#)
@@ -115,6 +115,26 @@ final class ArgumentsTests: XCTestCase {
             XCTAssertEqual($0 as? CLIError, .usage("invalid value '4294967296' for --max-tokens: expected a non-negative 32-bit integer",
                                                    command: "batch-inference-job create"))
         }
+        // Zero is a value like any other: kept, never confused with "not given".
+        let greedy = try JobCreateArguments(FlagReader(try Parser.parse(["bij", "create", "-m", "m", "-d", "ds", "--temperature", "0",
+                                                                         "--top-k", "0", "--max-tokens", "0", "--top-p", "0"])))
+        XCTAssertEqual(greedy.temperature, 0)
+        XCTAssertEqual(greedy.topK, 0)
+        XCTAssertEqual(greedy.maxTokens, 0)
+        XCTAssertEqual(greedy.topP, 0)
+        XCTAssertNil(greedy.n)
+        // Ranges: temperature 0..2, top-p 0..1, counts >= 0, n >= 1.
+        for (flag, value, expected) in [("--temperature", "-0.5", "a number from 0 to 2"), ("--temperature", "2.5", "a number from 0 to 2"),
+                                        ("--top-p", "1.01", "a number from 0 to 1"), ("--top-p", "-1", "a number from 0 to 1"),
+                                        ("--top-k", "-1", "a non-negative 32-bit integer"), ("--max-tokens", "-3", "a non-negative 32-bit integer"),
+                                        ("--n", "0", "a 32-bit integer of at least 1")] {
+            XCTAssertThrowsError(try JobCreateArguments(FlagReader(try Parser.parse(["bij", "create", "-m", "m", "-d", "ds", flag, value]))), flag) {
+                XCTAssertEqual(($0 as? CLIError).map { "\($0)" }?.contains(expected), true, "\(flag) \(value): \($0)")
+            }
+        }
+        XCTAssertEqual(try JobCreateArguments(FlagReader(try Parser.parse(["bij", "create", "-m", "m", "-d", "ds", "--temperature", "2",
+                                                                           "--top-p", "1", "--n", "1"]))).n, 1, "the bounds are allowed")
+
         XCTAssertThrowsError(try JobCreateArguments(FlagReader(try Parser.parse(["bij", "create", "-m", "m", "-d", "ds", "--download", "out"])))) {
             XCTAssertEqual($0 as? CLIError, .usage("--download needs --wait", command: "batch-inference-job create"))
         }

@@ -103,8 +103,8 @@ final class ChaosTests: XCTestCase {
         if signed {
             let size = data.text.utf8.count
             guard let endpoint = try? RawGateway.json(port: server.port, "POST", path + ":getUploadEndpoint", #"{"filenameToSize": {"rows.jsonl": "\#(size)"}}"#),
-                  let url = endpoint.json?["filenameToSignedUrls"]?["rows.jsonl"]?.stringValue, let target = URL(string: url) else { return }
-            guard let put = try? RawGateway.send(port: server.port, "PUT", target.path, headers: [("Content-Type", "application/octet-stream"),
+                  let url = endpoint.json?["filenameToSignedUrls"]?["rows.jsonl"]?.stringValue else { return }
+            guard let put = try? RawGateway.send(port: server.port, "PUT", ReliabilityTests.pathAndQuery(url), headers: [("Content-Type", "application/octet-stream"),
                                                  ("X-Goog-Content-Length-Range", "\(size),\(size)")], body: Array(data.text.utf8)), put.status == 200,
                   let validated = try? RawGateway.json(port: server.port, "POST", path + ":validateUpload", "{}"), validated.status == 200 else { return }
         } else {

@@ -113,7 +113,7 @@ final class DatasetCommandTests: XCTestCase {
         let r = server.cli(["dataset", "create", "big-ds", input], env: ["BATCHCTL_DIRECT_UPLOAD_LIMIT": "10"])
         XCTAssertEqual(r.status, 0, r.err)
         XCTAssertTrue(server.log.contains(":getUploadEndpoint"), server.log)
-        XCTAssertTrue(server.log.contains("PUT /signed/upload/"), server.log)
+        XCTAssertTrue(server.log.contains("PUT /storage/accounts/local/datasets/big-ds/input.jsonl 200"), server.log)
         XCTAssertTrue(server.log.contains(":validateUpload"), server.log)
         let dir = Harness.temporaryDirectory("dl")
         XCTAssertEqual(server.cli(["dataset", "download", "big-ds", "--output-dir", dir]).status, 0)

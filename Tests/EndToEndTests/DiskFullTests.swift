@@ -56,7 +56,7 @@ final class DiskFullTests: XCTestCase {
         XCTAssertEqual(server.cli(["dataset", "create", "signed-target", "-q"]).status, 0)
         let endpoint = try RawGateway.json(port: port(), "POST", ReliabilityTests.datasets + "signed-target:getUploadEndpoint",
                                            #"{"filenameToSize": {"rows.jsonl": "200000"}}"#)
-        let signedPath = try XCTUnwrap(endpoint.json?["filenameToSignedUrls"]?["rows.jsonl"]?.stringValue.flatMap(URL.init(string:))?.path)
+        let signedPath = ReliabilityTests.pathAndQuery(try XCTUnwrap(endpoint.json?["filenameToSignedUrls"]?["rows.jsonl"]?.stringValue, endpoint.description))
 
         let filler = mount + "/filler"
         fill(filler)
@@ -72,6 +72,8 @@ final class DiskFullTests: XCTestCase {
                                                          #"{"model": "m", "inputDatasetId": "accounts/local/datasets/in"}"#)))
         for (what, answer) in answers {
             XCTAssertEqual(answer.status, 503, "\(what) on a full disk: \(answer)")
+            // The signed PUT answers as storage does (XML); the API routes with the gateway's JSON.
+            if what == "signed PUT" { continue }
             XCTAssertEqual(answer.json?["code"]?.int64Value, 14, "\(what): UNAVAILABLE: \(answer)")
             XCTAssertEqual(answer.headers["retry-after"], "1", what)
         }

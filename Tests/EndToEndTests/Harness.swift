@@ -99,12 +99,13 @@ final class LocalServer {
     let arguments: [String]
     let environment: [String: String]
 
-    init(_ extraArgs: [String] = [], dataDir: String? = nil, environment: [String: String]? = nil) throws {
+    /// `port` 0 takes any free port; a fixed one lets a proxy in front (and `--public-url`) be set up first.
+    init(_ extraArgs: [String] = [], dataDir: String? = nil, environment: [String: String]? = nil, port: Int = 0) throws {
         self.dataDir = dataDir ?? Harness.temporaryDirectory("data")
         self.logPath = self.dataDir + ".log"
         self.arguments = extraArgs
         self.environment = environment ?? Harness.cleanEnvironment()
-        try start()
+        try start(port: port)
     }
 
     /// Starts (or restarts) the server and waits for its `listening on URL` line.

@@ -35,8 +35,11 @@ final class RealInternetTests: XCTestCase {
     static let datasetPath = "/v1/accounts/local/datasets"
 
     override func setUpWithError() throws {
-        gateway = try LocalServer()
-        front = try ScriptedHTTPServer(upstream: gateway.url)
+        // The front comes first, so the gateway can mint its signed URLs for it (--public-url): they point at the
+        // front, which passes them on, as a CDN or load balancer in front of storage would.
+        let port = Harness.freePort()
+        front = try ScriptedHTTPServer(upstream: "http://127.0.0.1:\(port)")
+        gateway = try LocalServer(["--public-url", front.url], port: port)
     }
 
     override func tearDown() {
@@ -172,17 +175,17 @@ final class RealInternetTests: XCTestCase {
 
     func testSignedURLTransfersAreRetriedOnTransientAnswers() throws {
         // The PUT of a signed URL is idempotent: retried on a 503. A signed download GET is retried on a 500.
-        front.on("PUT", prefix: "/signed/upload/", .status(503))
+        front.on("PUT", prefix: "/storage/", .status(503))
         var r = cli(["dataset", "create", "d5", inputFile()], env: ["BATCHCTL_DIRECT_UPLOAD_LIMIT": "1"])
         XCTAssertEqual(r.status, 0, "a 503 on the signed upload is retried\n\(r.err)")
-        XCTAssertEqual(front.requests("PUT", prefix: "/signed/upload/").map(\.status), [503, 200])
+        XCTAssertEqual(front.requests("PUT", prefix: "/storage/").map(\.status), [503, 200])
         XCTAssertEqual(Harness.retryNotes(r.err).count, 1, r.err)
 
-        front.on("GET", prefix: "/signed/download/", .status(500))
+        front.on("GET", prefix: "/storage/", .status(500))
         let dir = Harness.temporaryDirectory("download")
         r = cli(["dataset", "download", "d5", "--output-dir", dir])
         XCTAssertEqual(r.status, 0, "a 500 on the signed download is retried\n\(r.err)")
-        XCTAssertEqual(front.requests("GET", prefix: "/signed/download/").map(\.status), [500, 200])
+        XCTAssertEqual(front.requests("GET", prefix: "/storage/").map(\.status), [500, 200])
         XCTAssertEqual(Array(downloaded(dir, "d5").values), [Self.rows])
     }
 
@@ -190,13 +193,13 @@ final class RealInternetTests: XCTestCase {
 
     func testADownloadThatAnswers302ToTheRealSignedURLSucceeds() throws {
         try makeDataset("d1")
-        // The gateway mints signed URLs from the Host header, which the front passes on: they point at the front,
-        // which sends the client on to the same URL at the gateway itself.
-        front.on("GET", prefix: "/signed/download/", .redirect(302, to: "{upstream}{target}"))
+        // The gateway mints signed URLs for its --public-url, the front, which sends the client on to the same URL at
+        // the gateway itself (the signature holds: it covers the host the URL was minted for, not the one asked).
+        front.on("GET", prefix: "/storage/", .redirect(302, to: "{upstream}{target}"))
         let dir = Harness.temporaryDirectory("download")
         let r = cli(["dataset", "download", "d1", "--output-dir", dir])
         XCTAssertEqual(r.status, 0, "a 302 is followed for a GET (the docs use curl -L)\n\(r.err)")
-        XCTAssertEqual(front.requests("GET", prefix: "/signed/download/").map(\.status), [302], "the signed URL was asked of the front")
+        XCTAssertEqual(front.requests("GET", prefix: "/storage/").map(\.status), [302], "the signed URL was asked of the front")
         XCTAssertEqual(Array(downloaded(dir, "d1").values), [Self.rows], "the file arrived whole")
     }
 
@@ -204,7 +207,7 @@ final class RealInternetTests: XCTestCase {
         try makeDataset("d1")
         for status in [301, 303, 307, 308] {
             front.clearScript()
-            front.on("GET", prefix: "/signed/download/", .redirect(status, to: "{upstream}{target}"))
+            front.on("GET", prefix: "/storage/", .redirect(status, to: "{upstream}{target}"))
             let dir = Harness.temporaryDirectory("download")
             let r = cli(["dataset", "download", "d1", "--output-dir", dir])
             XCTAssertEqual(r.status, 0, "HTTP \(status) is followed for a GET\n\(r.err)")
@@ -245,10 +248,10 @@ final class RealInternetTests: XCTestCase {
     }
 
     func testASignedUploadIsNeverRedirected() {
-        front.on("PUT", prefix: "/signed/upload/", .redirect(307, to: "{upstream}{target}"))
+        front.on("PUT", prefix: "/storage/", .redirect(307, to: "{upstream}{target}"))
         let r = cli(["dataset", "create", "d6", inputFile()], env: ["BATCHCTL_DIRECT_UPLOAD_LIMIT": "1"])
         XCTAssertNotEqual(r.status, 0, "a redirected signed PUT fails: \(r.err)")
-        XCTAssertEqual(front.requests("PUT", prefix: "/signed/upload/").count, 1, "the PUT is not sent again elsewhere")
+        XCTAssertEqual(front.requests("PUT", prefix: "/storage/").count, 1, "the PUT is not sent again elsewhere")
     }
 
     // MARK: User-Agent
@@ -259,7 +262,7 @@ final class RealInternetTests: XCTestCase {
         r = cli(["dataset", "download", "d7", "--output-dir", Harness.temporaryDirectory("download")])
         XCTAssertEqual(r.status, 0, r.err)
         let seen = front.requests()
-        XCTAssertTrue(seen.contains { $0.path.hasPrefix("/signed/download/") }, "the signed URL went through the front")
+        XCTAssertTrue(seen.contains { $0.path.hasPrefix("/storage/") }, "the signed URL went through the front")
         XCTAssertTrue(seen.contains { $0.path.hasSuffix(":upload") }, "the upload went through the front")
         for request in seen { UserAgent.check(request.headers["user-agent"], "\(request.method) \(request.path)") }
     }

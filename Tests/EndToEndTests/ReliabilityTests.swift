@@ -45,6 +45,12 @@ final class ReliabilityTests: XCTestCase {
         return result
     }
 
+    /// The path and query of a URL the gateway minted (signed URLs carry their signature in the query).
+    static func pathAndQuery(_ url: String) -> String {
+        guard let parsed = URL(string: url) else { return url }
+        return parsed.path + (parsed.query.map { "?" + $0 } ?? "")
+    }
+
     static func multipart(_ content: String, filename: String = "rows.jsonl") -> (type: String, body: [UInt8]) {
         let boundary = "b0undary"
         let text = "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(filename)\"\r\n"
@@ -58,9 +64,10 @@ final class ReliabilityTests: XCTestCase {
         let backend = try Self.stuckBackend()
         let server = try Self.serverOn(backend)
         XCTAssertEqual(server.cli(["dataset", "create", "in", Self.rows(5), "-q"]).status, 0)
-        // A signed upload URL asked for before the job: using it afterwards must not replace the job's input.
-        let endpoint = try RawGateway.json(port: server.port, "POST", Self.datasets + "in:getUploadEndpoint", #"{"filenameToSize": {"rows.jsonl": "8"}}"#)
-        let signed = try XCTUnwrap(endpoint.json?["filenameToSignedUrls"]?["rows.jsonl"]?.stringValue, endpoint.description)
+        // An empty dataset with a signed upload URL, then made a job's output: the URL must not write into it.
+        XCTAssertEqual(server.cli(["dataset", "create", "out", "-q"]).status, 0)
+        let endpoint = try RawGateway.json(port: server.port, "POST", Self.datasets + "out:getUploadEndpoint", #"{"filenameToSize": {"BIJOutputSet.jsonl": "8"}}"#)
+        let signed = try XCTUnwrap(endpoint.json?["filenameToSignedUrls"]?["BIJOutputSet.jsonl"]?.stringValue, endpoint.description)
         XCTAssertEqual(server.cli(["bij", "create", "--job-id", "j1", "-m", "m", "-d", "in", "-x", "out"]).status, 0)
         try server.waitFor(Self.jobs + "j1") { Self.state($0) == "JOB_STATE_RUNNING" }
 
@@ -81,11 +88,10 @@ final class ReliabilityTests: XCTestCase {
                 XCTAssertTrue(answer.text.contains("accounts/local/batchInferenceJobs/j1"), "names the job: \(answer)")
             }
         }
-        let target = try XCTUnwrap(URL(string: signed))
-        let put = try RawGateway.send(port: server.port, "PUT", target.path, headers: [("Content-Type", "application/octet-stream"),
+        let put = try RawGateway.send(port: server.port, "PUT", Self.pathAndQuery(signed), headers: [("Content-Type", "application/octet-stream"),
                                       ("X-Goog-Content-Length-Range", "8,8")], body: Array("replaced".utf8))
-        XCTAssertEqual(put.status, 400, "signed PUT into a running job's input: \(put)")
-        XCTAssertEqual(put.json?["code"]?.int64Value, 9, put.description)
+        XCTAssertEqual(put.status, 412, "signed PUT into a running job's output (storage's precondition answer): \(put)")
+        XCTAssertTrue(put.text.contains("accounts/local/batchInferenceJobs/j1"), "names the job: \(put)")
         let input = try server.get(Self.datasets + "in")
         XCTAssertEqual(input.json?["exampleCount"]?.stringValue, "5", "the input is untouched")
         XCTAssertEqual(Self.state(try server.get(Self.jobs + "j1").json ?? .null), "JOB_STATE_RUNNING")

@@ -8,7 +8,7 @@
 //     let gateway = try LocalServer()
 //     let front = try ScriptedHTTPServer(upstream: gateway.url)
 //     front.on("GET", "/v1/accounts/local/datasets/d1", .status(500), .status(502))   // then the gateway answers
-//     front.on("GET", prefix: "/signed/download/", .redirect(to: "{upstream}{target}"))
+//     front.on("GET", prefix: "/storage/", .redirect(to: "{upstream}{target}"))
 //     Harness.run(["--server", front.url, "-a", "local", "dataset", "get", "d1"], env: Harness.networkEnvironment())
 //     front.requests("GET", "/v1/accounts/local/datasets/d1").map(\.status)            // [500, 502, 200]
 import Foundation

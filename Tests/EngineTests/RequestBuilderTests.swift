@@ -14,12 +14,25 @@ final class RequestBuilderTests: XCTestCase {
         XCTAssertEqual(request["max_tokens"], .number("5"), "the row's own value wins")
         XCTAssertEqual(request["seed"], .number("1"), "the row's own value wins over extraBody too")
         XCTAssertEqual(request["temperature"], .number("0.5"), "a named parameter wins over extraBody")
-        XCTAssertNil(request["top_p"], "zero means unset and is not sent")
+        XCTAssertEqual(request["top_p"], .number("0"), "a parameter that is set is sent, zero included")
         XCTAssertEqual(request["top_k"], .number("40"))
         XCTAssertEqual(request["n"], .number("2"))
         XCTAssertEqual(request["stop"], .array([.string("END")]))
         XCTAssertNil(request["maxTokens"])
         XCTAssertEqual(request.objectValue?.first?.0, "model")
+    }
+
+    func testOnlyParametersThatAreSetAreApplied() throws {
+        // Greedy decoding: temperature 0 and top_k 0 are settings, not absence (proto3 optional).
+        let builder = try RequestBuilder(model: "m", inferenceParameters: try body(#"{"temperature": 0, "topK": 0, "maxTokens": 0}"#), systemPrompt: nil)
+        let request = builder.request(for: try body(#"{"messages": []}"#))
+        XCTAssertEqual(request["temperature"], .number("0"))
+        XCTAssertEqual(request["top_k"], .number("0"))
+        XCTAssertEqual(request["max_tokens"], .number("0"))
+        XCTAssertNil(request["top_p"], "not set, not sent")
+        XCTAssertNil(request["n"], "not set, not sent")
+        let none = try RequestBuilder(model: "m", inferenceParameters: .object([]), systemPrompt: nil).request(for: try body(#"{"messages": []}"#))
+        XCTAssertEqual(none.objectValue?.map(\.0), ["model", "messages"], "no parameter set: none added")
     }
 
     func testSnakeCaseParametersAndObjectExtraBody() throws {

@@ -39,6 +39,22 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertEqual(peers.count, 1, "all requests should come from one client port")
     }
 
+    func testEveryAnswerCarriesADateHeader() throws {
+        // RFC 9110 §6.6.1, and what live Fireworks sends: an IMF-fixdate on successes and errors alike.
+        let port = try start()
+        let client = try RawHTTPClient(port: port)
+        for request in ["GET /items/1 HTTP/1.1\r\nHost: t\r\n\r\n", "BREW /x HTTP/1.1\r\nHost: t\r\n\r\n"] {
+            try client.send(request)
+            let response = try client.readResponse()
+            let date = try XCTUnwrap(response.headers["date"], "\(response.status) has no Date")
+            XCTAssertNotNil(date.range(of: #"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$"#,
+                                        options: .regularExpression), date)
+            let seconds = try XCTUnwrap(RetryAfter.parseHTTPDate(date))
+            XCTAssertEqual(seconds, Date().timeIntervalSince1970, accuracy: 60)
+        }
+        XCTAssertEqual(HTTPDate.string(unixSeconds: 784111777), "Sun, 06 Nov 1994 08:49:37 GMT")
+    }
+
     func testPipelinedRequestsAreAnsweredInOrder() throws {
         let port = try start()
         let client = try RawHTTPClient(port: port)

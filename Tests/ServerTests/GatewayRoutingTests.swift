@@ -46,32 +46,34 @@ final class GatewayRoutingTests: XCTestCase {
         Answer(status: status, body: JSONValue.object([("code", .int(code)), ("message", .string(message)), ("details", .array([]))]).compactText)
     }
 
-    func testUnknownPathsAndWrongMethodsGetTodaysAnswers() throws {
+    func testUnknownPathsAndWrongMethodsGetGrpcGatewaysRoutingErrors() throws {
         let g = try makeGateway()
         let a = "/v1/accounts/local"
+        let notFound = error(404, 5, "Not Found"), wrongMethod = error(501, 12, "Method Not Allowed")
         let cases: [(String, String, Answer)] = [
-            ("GET", "/", error(404, 5, "no route for GET /")),
-            ("GET", "/v1/accounts", error(404, 5, "no route for GET /v1/accounts")),
-            ("GET", "/v1/accounts/local/models", error(404, 5, "no route for GET /v1/accounts/local/models")),
-            ("GET", "/v1/accounts/Bad_Account/models", error(400, 3, #"invalid account "Bad_Account": "# + ResourceID.accountProblem("Bad_Account")!)),
-            ("GET", "/signed/x", error(404, 5, "no route for GET /signed/x")),
-            ("PUT", "\(a)/datasets", error(405, 12, "PUT is not supported on \(a)/datasets")),
-            ("DELETE", "\(a)/batchInferenceJobs", error(405, 12, "DELETE is not supported on \(a)/batchInferenceJobs")),
-            ("GET", "\(a)/datasets/x/y", error(404, 5, "no route for GET \(a)/datasets/x/y")),
+            ("GET", "/", notFound),
+            ("GET", "/v1/accounts", notFound),
+            ("GET", "/v1/accounts/local/models", notFound),
+            ("GET", "/v1/accounts/Bad_Account/models", notFound),
+            ("GET", "/v1/accounts/Bad_Account/datasets", error(400, 3, #"invalid account "Bad_Account": "# + ResourceID.accountProblem("Bad_Account")!)),
+            ("GET", "/signed/x", notFound),
+            ("PUT", "\(a)/datasets", wrongMethod),
+            ("DELETE", "\(a)/batchInferenceJobs", wrongMethod),
+            ("GET", "\(a)/datasets/x/y", notFound),
             ("GET", "\(a)/datasets/Bad", error(400, 3, #"invalid resource id "Bad": "# + ResourceID.problem("Bad")!)),
             ("GET", "\(a)/datasets/missing", error(404, 5, #"dataset "accounts/local/datasets/missing" not found"#)),
-            ("POST", "\(a)/datasets/missing", error(405, 12, "POST is not supported on \(a)/datasets/missing")),
-            ("POST", "\(a)/datasets/x:getDownloadEndpoint", error(405, 3, "getDownloadEndpoint takes GET with no body")),
-            ("GET", "\(a)/datasets/x:upload", error(405, 12, "GET is not supported on \(a)/datasets/x:upload")),
-            ("POST", "\(a)/datasets/x:frobnicate", error(404, 5, #"unknown method ":frobnicate""#)),
-            ("POST", "\(a)/datasets/x:cancel", error(405, 12, "POST is not supported on \(a)/datasets/x:cancel")),
-            ("GET", "\(a)/batchInferenceJobs/x:upload", error(405, 12, "GET is not supported on \(a)/batchInferenceJobs/x:upload")),
-            ("PATCH", "\(a)/batchInferenceJobs/x", error(405, 12, "PATCH is not supported on \(a)/batchInferenceJobs/x")),
+            ("POST", "\(a)/datasets/missing", wrongMethod),
+            ("POST", "\(a)/datasets/x:getDownloadEndpoint", wrongMethod),
+            ("GET", "\(a)/datasets/x:upload", wrongMethod),
+            ("POST", "\(a)/datasets/x:frobnicate", notFound),
+            ("POST", "\(a)/datasets/x:cancel", notFound),
+            ("GET", "\(a)/batchInferenceJobs/x:upload", notFound),
+            ("PATCH", "\(a)/batchInferenceJobs/x", wrongMethod),
             ("GET", "\(a)/batchInferenceJobs/missing", error(404, 5, #"batch inference job "accounts/local/batchInferenceJobs/missing" not found"#)),
             ("POST", "\(a)/batchInferenceJobs/missing:cancel", error(404, 5, #"batch inference job "accounts/local/batchInferenceJobs/missing" not found"#)),
             ("DELETE", "\(a)/batchInferenceJobs/missing", error(404, 5, #"batch inference job "accounts/local/batchInferenceJobs/missing" not found"#)),
-            ("POST", "/verifyApiKey", error(405, 12, "POST is not supported on /verifyApiKey")),
-            ("GET", "/signed/download/garbage", error(403, 7, "invalid signed URL")),
+            ("POST", "/verifyApiKey", wrongMethod),
+            ("GET", "/signed/download/garbage", notFound),
             ("GET", "\(a)/datasets", Answer(status: 200, body: #"{"datasets":[],"nextPageToken":"","totalSize":0}"#)),
             ("GET", "\(a)/batchInferenceJobs", Answer(status: 200, body: #"{"batchInferenceJobs":[],"nextPageToken":"","totalSize":0}"#)),
         ]
@@ -113,9 +115,18 @@ final class GatewayRoutingTests: XCTestCase {
     func testAPIKeyIsCheckedBeforeRoutingButNotOnSignedURLs() throws {
         let g = try makeGateway(apiKey: "secret")
         XCTAssertEqual(try send(g, "GET", "/nowhere"), error(401, 16, "missing API key: send Authorization: Bearer <key>"))
-        XCTAssertEqual(try send(g, "GET", "/nowhere", headers: ["Authorization": "Bearer wrong"]), error(403, 7, "invalid API key"))
-        XCTAssertEqual(try send(g, "GET", "/nowhere", headers: ["Authorization": "Bearer secret"]), error(404, 5, "no route for GET /nowhere"))
-        XCTAssertEqual(try send(g, "GET", "/signed/download/garbage"), error(403, 7, "invalid signed URL"))
+        // A wrong key gets the live front door's 403 envelope, not a google.rpc body.
+        let wrong = try send(g, "GET", "/nowhere", headers: ["Authorization": "Bearer wrong"])
+        XCTAssertEqual(wrong.status, 403)
+        let envelope = try JSONValue(parsing: wrong.body)
+        XCTAssertEqual(envelope["error"], .object([("message", .string("The API key you provided is invalid.")), ("code", .string("UNAUTHORIZED")),
+                                                   ("type", .string("error")), ("param", .null)]))
+        XCTAssertEqual(envelope["request_id"]?.stringValue?.count, 32)
+        XCTAssertEqual(envelope.objectValue?.map(\.0), ["error", "request_id"])
+        XCTAssertEqual(try send(g, "GET", "/nowhere", headers: ["Authorization": "Bearer secret"]), error(404, 5, "Not Found"))
+        let signed = try send(g, "GET", "/storage/accounts/local/datasets/ds/f.jsonl")
+        XCTAssertEqual(signed.status, 403, "no key needed, but no signature either: GCS's anonymous refusal")
+        XCTAssertTrue(signed.body.contains("<Code>AccessDenied</Code>"), signed.body)
     }
 
     func testInjectedFaultsAnswerTheFirstRequestsThenStop() throws {
@@ -123,6 +134,6 @@ final class GatewayRoutingTests: XCTestCase {
         XCTAssertEqual(try send(g, "GET", "/verifyApiKey"), error(503, 14, "injected fault"))
         XCTAssertEqual(try send(g, "GET", "/nowhere"), error(503, 14, "injected fault"))
         XCTAssertEqual(try send(g, "GET", "/verifyApiKey").status, 200)
-        XCTAssertEqual(try send(g, "GET", "/signed/download/garbage"), error(403, 7, "invalid signed URL"), "signed URLs skip faults")
+        XCTAssertEqual(try send(g, "GET", "/storage/accounts/local/datasets/ds/f.jsonl").status, 403, "signed URLs skip faults")
     }
 }

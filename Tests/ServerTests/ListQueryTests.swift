@@ -12,7 +12,7 @@ final class ListQueryTests: XCTestCase {
         let query = try ListQuery([HTTPQueryItem(name: "pageSize", value: "20"), HTTPQueryItem(name: "filter", value: "state = \"A\"")],
                                   defaultOrder: "name", fields: ["name", "state"])
         var serialised = 0
-        let page = query.page(items, itemsKey: "items", fields: { .object([("name", .string($0.name)), ("state", .string($0.state))]) },
+        let page = try query.page(items, itemsKey: "items", fields: { .object([("name", .string($0.name)), ("state", .string($0.state))]) },
                               json: { item -> JSONValue in serialised += 1; return .object([("name", .string(item.name))]) })
         XCTAssertEqual(serialised, 20, "only the page's items are serialised")
         XCTAssertEqual(page["totalSize"]?.int64Value, 500)

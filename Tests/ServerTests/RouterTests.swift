@@ -1,5 +1,5 @@
-// The router on its own: paths to routes, 404 for unknown paths and verbs, 405 for a known path with a wrong
-// method; and how the gateway answers each type of thrown error.
+// The router on its own: paths to routes, grpc-gateway's 404 "Not Found" for unknown paths and verbs and 501
+// "Method Not Allowed" for a known path with a wrong method; and how the gateway answers each type of thrown error.
 import BatchAPI
 import BatchHTTP
 @testable import BatchServer
@@ -47,30 +47,34 @@ final class RouterTests: XCTestCase {
     }
 
     func testSignedFilePathsAreRecognisedBeforeAnythingElse() throws {
-        XCTAssertEqual(Router.signedFile(try HTTPRequest(method: "PUT", target: "/signed/upload/tok"))?.token, "tok")
-        XCTAssertEqual(Router.signedFile(try HTTPRequest(method: "GET", target: "/signed/download/tok"))?.operation, "download")
-        XCTAssertNil(Router.signedFile(try HTTPRequest(method: "GET", target: "/signed/download")))
-        XCTAssertNil(Router.signedFile(try HTTPRequest(method: "GET", target: "/signed/download/tok/more")))
+        let object = Router.signedFile(try HTTPRequest(method: "PUT", target: "/storage/accounts/a/datasets/ds/in.jsonl?X-Goog-Date=x"))
+        XCTAssertEqual(object, StorageObject(account: "a", dataset: "ds", file: "in.jsonl"))
+        XCTAssertEqual(object?.path, "/storage/accounts/a/datasets/ds/in.jsonl")
+        for target in ["/storage/accounts/a/datasets/ds", "/storage/accounts/a/datasets/ds/f/more", "/storage/accounts/a/jobs/ds/f",
+                       "/storage/accounts/a/datasets/Bad/f", "/storage/accounts/a/datasets/ds/.hidden", "/signed/download/tok"] {
+            XCTAssertNil(Router.signedFile(try HTTPRequest(method: "GET", target: target)), target)
+        }
     }
 
-    func testUnknownPathsAre404AndWrongMethods405() {
+    func testUnknownPathsAre404AndWrongMethods501AsGrpcGatewayAnswers() throws {
         let a = "/v1/accounts/acct"
         for target in ["/", "/v1", "/v1/accounts/acct", "/v2/accounts/acct/datasets", "\(a)/models", "\(a)/datasets/ds/files",
-                       "\(a)/datasets/ds:frobnicate", "\(a)/batchInferenceJobs/j:", "/signed/upload/tok"] {
+                       "\(a)/datasets/ds:frobnicate", "\(a)/batchInferenceJobs/j:", "/signed/upload/tok", "\(a)/datasets/ds:cancel",
+                       "\(a)/batchInferenceJobs/j:upload", "/v1/accounts/Not_Valid/models"] {
             XCTAssertTrue(refusal("GET", target).map { $0 == (404, .notFound) } ?? false, target)
+            do { _ = try route("POST", target) } catch let e as GatewayError { XCTAssertEqual(e.message, "Not Found", target) }
         }
         for (method, target) in [("PUT", "\(a)/datasets"), ("PATCH", "\(a)/batchInferenceJobs"), ("POST", "\(a)/datasets/ds"),
                                  ("PATCH", "\(a)/batchInferenceJobs/j"), ("GET", "\(a)/datasets/ds:upload"),
-                                 ("GET", "\(a)/batchInferenceJobs/j:cancel"), ("POST", "\(a)/datasets/ds:cancel"),
-                                 ("POST", "\(a)/batchInferenceJobs/j:upload"), ("DELETE", "/verifyApiKey"), ("get", "\(a)/datasets")] {
-            XCTAssertTrue(refusal(method, target).map { $0 == (405, .unimplemented) } ?? false, "\(method) \(target)")
+                                 ("GET", "\(a)/batchInferenceJobs/j:cancel"), ("POST", "\(a)/datasets/ds:getDownloadEndpoint"),
+                                 ("DELETE", "/verifyApiKey"), ("get", "\(a)/datasets")] {
+            XCTAssertTrue(refusal(method, target).map { $0 == (501, .unimplemented) } ?? false, "\(method) \(target)")
+            do { _ = try route(method, target) } catch let e as GatewayError { XCTAssertEqual(e.message, "Method Not Allowed") }
         }
-        XCTAssertTrue(refusal("POST", "\(a)/datasets/ds:getDownloadEndpoint").map { $0 == (405, .invalidArgument) } ?? false,
-                      "getDownloadEndpoint keeps its own 405 with code 3")
         XCTAssertTrue(refusal("GET", "/v1/accounts/Not_Valid/datasets").map { $0 == (400, .invalidArgument) } ?? false)
         XCTAssertTrue(refusal("GET", "\(a)/datasets/..").map { $0 == (400, .invalidArgument) } ?? false)
-        XCTAssertTrue(refusal("GET", "\(a)/datasets/Bad:frobnicate").map { $0 == (400, .invalidArgument) } ?? false,
-                      "the id is checked before the verb")
+        XCTAssertTrue(refusal("POST", "\(a)/datasets/Bad:upload").map { $0 == (400, .invalidArgument) } ?? false,
+                      "a path that matches a route has its id checked")
     }
 
     func testThrownErrorsAreAnsweredByType() {

@@ -89,15 +89,17 @@ public enum Precision: WireEnum {
     }
 }
 
-/// `inferenceParameters`: the defaults every row's request starts from.
+/// `inferenceParameters`: the defaults every row's request starts from. Every field is a proto3 `optional`:
+/// nil is "not set" and is neither sent nor stored nor echoed, while `temperature: 0` is a setting like any other
+/// (greedy decoding), so zero is never confused with absence anywhere (gateway-api.md §1).
 public struct InferenceParameters: Equatable, Sendable {
-    public var maxTokens: Int32 = 0
-    public var temperature: Float = 0
-    public var topP: Float = 0
-    public var topK: Int32 = 0
-    public var n: Int32 = 0
+    public var maxTokens: Int32?
+    public var temperature: Float?
+    public var topP: Float?
+    public var topK: Int32?
+    public var n: Int32?
     /// A JSON object encoded as a string, as the wire has it.
-    public var extraBody = ""
+    public var extraBody: String?
 
     public init() {}
 
@@ -106,33 +108,37 @@ public struct InferenceParameters: Equatable, Sendable {
     public init(json: JSONValue, strict: Bool = false) throws {
         let o = try ProtoObject(json, context: "inferenceParameters")
         if strict { try o.rejectUnknown(InferenceParameters.fields) }
-        maxTokens = try o.int32("maxTokens") ?? 0
-        temperature = Float(try o.double("temperature") ?? 0)
-        topP = Float(try o.double("topP") ?? 0)
-        topK = try o.int32("topK") ?? 0
-        n = try o.int32("n") ?? 0
+        maxTokens = try o.int32("maxTokens")
+        temperature = try o.double("temperature").map(Float.init)
+        topP = try o.double("topP").map(Float.init)
+        topK = try o.int32("topK")
+        n = try o.int32("n")
         if let v = o.value("extraBody") {
             // The wire wants a string; an object is accepted too, since that is what a person would write.
             if let s = v.stringValue { extraBody = s } else if case .object = v { extraBody = v.compactText } else {
                 throw ProtoJSONError("invalid value for string field extraBody: \(v.compactText)")
             }
         }
-        if strict, !extraBody.isEmpty {
+        if strict, let extraBody, !extraBody.isEmpty {
             guard let decoded = try? JSONValue(parsing: extraBody), case .object = decoded else {
                 throw ProtoJSONError("inferenceParameters.extraBody must be a JSON object encoded as a string")
             }
         }
     }
 
+    /// True when no field is set.
+    public var isEmpty: Bool { self == InferenceParameters() }
+
+    /// Only the fields that are set, in the order live answers list them.
     public var json: JSONValue {
-        .object([
-            ("maxTokens", .int(maxTokens)),
-            ("temperature", JSONValue.float(temperature)),
-            ("topP", JSONValue.float(topP)),
-            ("n", .int(n)),
-            ("extraBody", .string(extraBody)),
-            ("topK", .int(topK)),
-        ])
+        var m: [(String, JSONValue)] = []
+        if let maxTokens { m.append(("maxTokens", .int(maxTokens))) }
+        if let temperature { m.append(("temperature", .float(temperature))) }
+        if let topP { m.append(("topP", .float(topP))) }
+        if let n { m.append(("n", .int(n))) }
+        if let extraBody { m.append(("extraBody", .string(extraBody))) }
+        if let topK { m.append(("topK", .int(topK))) }
+        return .object(m)
     }
 }
 
@@ -225,12 +231,15 @@ public struct BatchInferenceJob: Equatable, Sendable {
     public var waitingOnCapacity = false
     public var maxJobDuration: String?
     public var systemPrompt = ""
+    /// Where the job may run (`{"region": ...}`, `{"multiRegion": ...}` or `{"regions": [...]}`), kept as sent;
+    /// nil (JSON `null`) when unset.
+    public var placement: JSONValue?
 
     public init() {}
 
     /// The fields a client may set on create.
     public static let writableFields = ["displayName", "model", "inputDatasetId", "outputDatasetId", "inferenceParameters",
-                                        "precision", "systemPrompt", "maxJobDuration", "continuedFromJobName"]
+                                        "precision", "systemPrompt", "maxJobDuration", "continuedFromJobName", "placement"]
     static let outputOnlyFields = ["name", "createTime", "createdBy", "state", "status", "updateTime", "jobProgress",
                                    "expireTime", "lifecycle", "waitingOnCapacity"]
 
@@ -256,8 +265,28 @@ public struct BatchInferenceJob: Equatable, Sendable {
         waitingOnCapacity = try o.bool("waitingOnCapacity") ?? false
         maxJobDuration = try o.string("maxJobDuration")
         systemPrompt = try o.string("systemPrompt") ?? ""
+        if let p = o.value("placement") {
+            let fields = try ProtoObject(p, context: "placement")
+            if strict {
+                try fields.rejectUnknown(BatchInferenceJob.placementFields)
+                if let region = fields.value("region"), region.stringValue == nil {
+                    throw ProtoJSONError("invalid value for enum field placement.region: \(region.compactText)")
+                }
+                if let multi = fields.value("multiRegion"), multi.stringValue == nil {
+                    throw ProtoJSONError("invalid value for enum field placement.multiRegion: \(multi.compactText)")
+                }
+                if let regions = fields.value("regions"), !(regions.arrayValue?.allSatisfy { $0.stringValue != nil } ?? false) {
+                    throw ProtoJSONError("invalid value for repeated enum field placement.regions: \(regions.compactText)")
+                }
+            }
+            // Stored in the camelCase spelling, as every answer shows it.
+            placement = .object(fields.members.map { (ProtoObject.camelCase($0.0), $0.1) })
+        }
         if strict { try ProtoObject.requireRecognized(precision, field: "precision") }
     }
+
+    /// The members of the `Placement` message (the SDK's `types/placement.py`).
+    static let placementFields = ["region", "multiRegion", "regions"]
 
     public var id: String { name.split(separator: "/").last.map(String.init) ?? name }
     public var isTerminal: Bool { state.isTerminal }
@@ -283,6 +312,7 @@ public struct BatchInferenceJob: Equatable, Sendable {
             ("waitingOnCapacity", .bool(waitingOnCapacity)),
             ("maxJobDuration", maxJobDuration.map(JSONValue.string) ?? .null),
             ("systemPrompt", .string(systemPrompt)),
+            ("placement", placement ?? .null),
         ])
     }
 
@@ -293,20 +323,13 @@ public struct BatchInferenceJob: Equatable, Sendable {
         if !model.isEmpty { m.append(("model", .string(model))) }
         if !inputDatasetId.isEmpty { m.append(("inputDatasetId", .string(inputDatasetId))) }
         if !outputDatasetId.isEmpty { m.append(("outputDatasetId", .string(outputDatasetId))) }
-        if let p = inferenceParameters {
-            var pm: [(String, JSONValue)] = []
-            if p.maxTokens != 0 { pm.append(("maxTokens", .int(p.maxTokens))) }
-            if p.temperature != 0 { pm.append(("temperature", .float(p.temperature))) }
-            if p.topP != 0 { pm.append(("topP", .float(p.topP))) }
-            if p.topK != 0 { pm.append(("topK", .int(p.topK))) }
-            if p.n != 0 { pm.append(("n", .int(p.n))) }
-            if !p.extraBody.isEmpty { pm.append(("extraBody", .string(p.extraBody))) }
-            if !pm.isEmpty { m.append(("inferenceParameters", .object(pm))) }
-        }
+        // Presence: every parameter that is set goes, zero included; none that is not.
+        if let p = inferenceParameters, !p.isEmpty { m.append(("inferenceParameters", p.json)) }
         if precision != .unspecified { m.append(("precision", .string(precision.rawValue))) }
         if !systemPrompt.isEmpty { m.append(("systemPrompt", .string(systemPrompt))) }
         if let d = maxJobDuration { m.append(("maxJobDuration", .string(d))) }
         if !continuedFromJobName.isEmpty { m.append(("continuedFromJobName", .string(continuedFromJobName))) }
+        if let placement { m.append(("placement", placement)) }
         return .object(m)
     }
 }

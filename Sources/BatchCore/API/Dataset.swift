@@ -51,6 +51,12 @@ public struct Dataset: Equatable, Sendable {
     public var externalUrl = ""
     public var format = DatasetFormat.unspecified
     public var sourceJobName = ""
+    /// `ENCRYPTION_STATE_PLAINTEXT` for uploaded files on Fireworks (the SDK's shard helper refuses anything but a
+    /// plaintext state); a name this build does not know is kept as it came.
+    public var encryptionState = Dataset.encryptionUnspecified
+
+    public static let encryptionUnspecified = "ENCRYPTION_STATE_UNSPECIFIED"
+    public static let encryptionPlaintext = "ENCRYPTION_STATE_PLAINTEXT"
 
     public init() {}
 
@@ -58,7 +64,7 @@ public struct Dataset: Equatable, Sendable {
 
     public static let sourceMembers = ["userUploaded", "evaluationResult", "transformed", "splitted", "evalProtocol"]
     static let fields = ["name", "displayName", "createTime", "updateTime", "createdBy", "state", "status", "exampleCount",
-                         "estimatedTokenCount", "averageTurnCount", "externalUrl", "format", "sourceJobName"] + sourceMembers
+                         "estimatedTokenCount", "averageTurnCount", "externalUrl", "format", "sourceJobName", "encryptionState"] + sourceMembers
 
     /// Decodes a dataset. `strict` refuses unknown fields and bad enum values (request bodies); otherwise
     /// unknown fields are ignored (answers from a newer gateway).
@@ -79,6 +85,7 @@ public struct Dataset: Equatable, Sendable {
         externalUrl = try o.string("externalUrl") ?? ""
         format = try o.wireEnum("format") ?? .unspecified
         sourceJobName = try o.string("sourceJobName") ?? ""
+        encryptionState = try o.string("encryptionState") ?? Dataset.encryptionUnspecified
         if strict {
             try ProtoObject.requireRecognized(state, field: "state")
             try ProtoObject.requireRecognized(format, field: "format")
@@ -105,6 +112,7 @@ public struct Dataset: Equatable, Sendable {
             ("externalUrl", .string(externalUrl)),
             ("format", .string(format.rawValue)),
             ("sourceJobName", .string(sourceJobName)),
+            ("encryptionState", .string(encryptionState)),
         ]
         return .object(members)
     }

@@ -98,6 +98,9 @@ public struct GatewayError: Error, Equatable, CustomStringConvertible, Sendable 
         } else if let parsed, let error = parsed["error"] {
             let message = error["message"]?.stringValue ?? error.stringValue ?? ""
             self.init(StatusCode(httpStatus: httpStatus), message, httpStatus: httpStatus)
+        } else if let xml = GatewayError.storageError(body) {
+            // Cloud Storage (a signed URL) answers `<Error><Code>..</Code><Message>..</Message><Details>..</Details>`.
+            self.init(StatusCode(httpStatus: httpStatus), xml, httpStatus: httpStatus)
         } else {
             var text = String(decoding: body.prefix(300), as: UTF8.self).trimmingWhitespace()
             if text.isEmpty { text = "HTTP \(httpStatus)" }
@@ -107,6 +110,23 @@ public struct GatewayError: Error, Equatable, CustomStringConvertible, Sendable 
 }
 
 import BatchJSONL
+
+extension GatewayError {
+    /// `Code: Details` (or `Code: Message`) of a Cloud Storage XML error body; nil for anything else.
+    static func storageError(_ body: [UInt8]) -> String? {
+        let text = String(decoding: body.prefix(16 * 1024), as: UTF8.self)
+        guard text.contains("<Error>") else { return nil }
+        func element(_ tag: String) -> String? {
+            guard let open = text.range(of: "<\(tag)>"), let close = text.range(of: "</\(tag)>", range: open.upperBound..<text.endIndex) else { return nil }
+            return String(text[open.upperBound..<close.lowerBound]).replacingOccurrences(of: "&lt;", with: "<")
+                .replacingOccurrences(of: "&gt;", with: ">").replacingOccurrences(of: "&quot;", with: "\"")
+                .replacingOccurrences(of: "&apos;", with: "'").replacingOccurrences(of: "&amp;", with: "&")
+        }
+        guard let code = element("Code") else { return nil }
+        let why = element("Details").flatMap { $0.isEmpty ? nil : $0 } ?? element("Message") ?? ""
+        return why.isEmpty ? code : "\(code): \(why)"
+    }
+}
 
 extension String {
     func trimmingWhitespace() -> String {

@@ -105,25 +105,41 @@ public struct ProtoObject {
     }
 }
 
-/// RFC 3339 timestamps as the gateway writes them: UTC, microseconds, `Z`.
+/// RFC 3339 timestamps as the gateway writes them: UTC, `Z`, and the fraction protojson prints for a
+/// `google.protobuf.Timestamp` (none, 3, 6 or 9 digits, the fewest that keep every nanosecond).
 public enum Timestamp {
     public static func string(from date: Date) -> String {
         let seconds = date.timeIntervalSince1970
-        var whole = time_t(seconds.rounded(.down))
-        let micros = Int(((seconds - Double(whole)) * 1_000_000).rounded(.down))
+        let whole = seconds.rounded(.down)
+        // A Date is a Double: below the microsecond its digits are noise, so a Date keeps microseconds.
+        let micros = Int(((seconds - whole) * 1_000_000).rounded(.down))
+        return string(seconds: Int(whole), nanoseconds: micros * 1000)
+    }
+
+    public static func string(seconds: Int, nanoseconds: Int) -> String {
+        var whole = time_t(seconds)
         var parts = tm()
         gmtime_r(&whole, &parts)
-        func pad(_ n: Int32, _ width: Int) -> String {
+        func pad<N: BinaryInteger>(_ n: N, _ width: Int) -> String {
             let s = String(n)
             return String(repeating: "0", count: max(0, width - s.count)) + s
         }
-        let microText = String(micros)
+        var fraction = ""
+        if nanoseconds > 0 {
+            if nanoseconds % 1_000_000 == 0 { fraction = "." + pad(nanoseconds / 1_000_000, 3) }
+            else if nanoseconds % 1000 == 0 { fraction = "." + pad(nanoseconds / 1000, 6) }
+            else { fraction = "." + pad(nanoseconds, 9) }
+        }
         return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))."
-            + String(repeating: "0", count: 6 - microText.count) + microText + "Z"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))" + fraction + "Z"
     }
 
-    public static func now() -> String { string(from: Date()) }
+    /// Now, to the nanosecond of the real-time clock (as Fireworks' own `createTime`s are).
+    public static func now() -> String {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return string(seconds: Int(spec.tv_sec), nanoseconds: Int(spec.tv_nsec))
+    }
 
     /// Parses RFC 3339 (`Z` or a numeric offset, any number of fraction digits).
     public static func date(from text: String) -> Date? {

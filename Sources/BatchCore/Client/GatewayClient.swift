@@ -81,7 +81,10 @@ public final class GatewayClient: @unchecked Sendable {
         var headers: HTTPHeaders = ["Accept": "application/json"]
         if request.body != nil { headers["Content-Type"] = "application/json" }
         if options.dryRun {
-            printDryRun(method: request.method.rawValue, url: url, headers: Array(headers.map { ($0.name, $0.value) }), body: request.body?.prettyText)
+            let body = request.body.map { $0.serialized() }
+            printDryRun(method: request.method.rawValue, url: url, headers: Array(headers.map { ($0.name, $0.value) }),
+                        contentLength: body.map { Int64($0.count) } ?? ([.post, .put, .patch].contains(request.method) ? 0 : nil),
+                        body: request.body?.prettyText, sendsCredentials: true)
             return nil
         }
         if let key = options.apiKey { headers["Authorization"] = "Bearer \(key)" }
@@ -94,10 +97,15 @@ public final class GatewayClient: @unchecked Sendable {
         return GatewayResponse(status: response.status, headers: response.headers, body: response.body)
     }
 
-    func printDryRun(method: String, url: String, headers: [(String, String)], body: String?) {
+    /// Prints a request exactly as it would go out: the headers this client sends (the key masked, and only
+    /// where a key is sent at all: never to a signed URL), the length, and the body or what stands for it.
+    func printDryRun(method: String, url: String, headers: [(String, String)], contentLength: Int64?, body: String?,
+                     sendsCredentials: Bool) {
         var text = "\(method) \(url)\n"
-        if let key = options.apiKey { text += "Authorization: Bearer \(GatewayClient.mask(key))\n" }
+        if sendsCredentials, let key = options.apiKey { text += "Authorization: Bearer \(GatewayClient.mask(key))\n" }
+        text += "User-Agent: \(options.userAgent)\n"
         for (name, value) in headers { text += "\(name): \(value)\n" }
+        if let contentLength { text += "Content-Length: \(contentLength)\n" }
         if let body { text += "\n\(body)\n" }
         options.dryRunOutput(text)
     }
@@ -177,7 +185,8 @@ public final class GatewayClient: @unchecked Sendable {
     public func discoverAccount() throws -> String {
         if let cachedAccount { return cachedAccount }
         if options.dryRun {
-            printDryRun(method: "GET", url: options.baseURL + "/verifyApiKey", headers: [("Accept", "application/json")], body: nil)
+            printDryRun(method: "GET", url: options.baseURL + "/verifyApiKey", headers: [("Accept", "application/json")],
+                        contentLength: nil, body: nil, sendsCredentials: true)
             return "ACCOUNT_ID"
         }
         guard options.apiKey != nil else {

@@ -32,16 +32,18 @@ extension GatewayClient {
         let url = options.baseURL + Endpoints.uploadPath(dataset)
         let boundary = "batchctl-" + UUID().uuidString
         let size = try fileSize(filePath)
-        if options.dryRun {
-            printDryRun(method: "POST", url: url, headers: [("Content-Type", "multipart/form-data; boundary=\(boundary)")],
-                        body: "<multipart body: field \"file\", filename \"\(fileName)\", \(size) bytes from \(filePath)>")
-            return nil
-        }
         let safeName = fileName.replacingOccurrences(of: "\"", with: "_").replacingOccurrences(of: "\r", with: "_")
             .replacingOccurrences(of: "\n", with: "_")
         let head = "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(safeName)\"\r\n"
             + "Content-Type: application/octet-stream\r\n\r\n"
         let tail = "\r\n--\(boundary)--\r\n"
+        if options.dryRun {
+            printDryRun(method: "POST", url: url, headers: [("Content-Type", "multipart/form-data; boundary=\(boundary)"), ("Accept", "application/json")],
+                        contentLength: Int64(head.utf8.count + tail.utf8.count) + size,
+                        body: head.replacingOccurrences(of: "\r\n", with: "\n") + "<\(size) bytes of \(filePath)>" + tail.replacingOccurrences(of: "\r\n", with: "\n"),
+                        sendsCredentials: true)
+            return nil
+        }
         var headers: HTTPHeaders = ["Content-Type": "multipart/form-data; boundary=\(boundary)", "Accept": "application/json"]
         if let key = options.apiKey { headers["Authorization"] = "Bearer \(key)" }
         let request = HTTPClientRequest(.post, url, headers: headers,
@@ -57,7 +59,9 @@ extension GatewayClient {
         let size = try fileSize(filePath)
         let headers: HTTPHeaders = ["Content-Type": "application/octet-stream", "X-Goog-Content-Length-Range": "\(size),\(size)"]
         if options.dryRun {
-            printDryRun(method: "PUT", url: url, headers: headers.map { ($0.name, $0.value) }, body: "<\(size) bytes from \(filePath)>")
+            // A signed URL carries its own credential: the API key never goes to the storage host.
+            printDryRun(method: "PUT", url: url, headers: headers.map { ($0.name, $0.value) }, contentLength: size,
+                        body: "<\(size) bytes of \(filePath)>", sendsCredentials: false)
             return
         }
         let request = HTTPClientRequest(.put, url, headers: headers, body: [.file(path: filePath, length: size)], followRedirects: false)

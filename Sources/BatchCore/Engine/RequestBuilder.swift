@@ -87,15 +87,16 @@ public struct RequestBuilder: Sendable {
         self.defaults = try Self.defaults(from: inferenceParameters)
     }
 
-    /// The named parameters first, then `extraBody`'s keys that none of them set. Zero means unset, as in
-    /// protojson, where an unpopulated number reads as 0.
+    /// The named parameters first, then `extraBody`'s keys that none of them set. Presence is what counts: a
+    /// parameter the job sets is applied whatever its value (`temperature: 0` is greedy decoding), one it does not
+    /// set is left to the row and the server (gateway-api.md §1, proto3 `optional`).
     static func defaults(from parameters: JSONValue?) throws -> [(String, JSONValue)] {
         guard let parameters, case .object = parameters else { return [] }
         func value(_ camel: String, _ snake: String) -> JSONValue? {
             guard let v = parameters[camel] ?? parameters[snake] else { return nil }
             switch v {
-            case let .number(text): return (Double(text) ?? 0) == 0 ? nil : v
-            case let .string(text): return Double(text).flatMap { $0 == 0 ? nil : JSONValue.number(text) }
+            case .number: return v
+            case let .string(text): return Double(text).map { _ in JSONValue.number(text) }
             default: return nil
             }
         }

@@ -23,6 +23,10 @@ public struct DatasetValidator: Sendable {
         public var bufferSize = JSONLLineReader.defaultBufferSize
         /// Longer lines are reported as a problem without being held in memory.
         public var maxLineBytes = JSONLLineReader.defaultMaxLineBytes
+        /// The OpenAI Batch API's rule: every row names its model in `body.model`, the same in all rows (the
+        /// batch has one model, `ValidationReport.model`). Off, `body.model` is ignored with a warning, since a
+        /// Fireworks job names its model itself.
+        public var requireOneModel = false
         /// The format the dataset is declared to have (`dataset create --format`): a row of another format is a
         /// problem. Nil: the first row decides.
         public var expectedFormat: DatasetFormat?
@@ -123,6 +127,9 @@ struct ValidationRun {
     var report: ValidationReport
     var ids = CustomIDTable()
     var formatLine = 0
+    /// With `requireOneModel`: the first row's `body.model` and its line.
+    var model: [UInt8]?
+    var modelLine = 0
     var pending: [PendingRow] = []
     /// Set once `stopAfterProblems` is reached.
     var stopped = false
@@ -224,11 +231,34 @@ struct ValidationRun {
             row.format = .completion
             row.estimatedTokens = facts.promptTokenCount
         }
+        if options.requireOneModel {
+            row.late = modelFault(facts, scanner, line: row.line)
+            return
+        }
         switch facts.model {
         case .absent: break
         case .string: row.warning = "body.model \(ValidationRun.quoted(scanner.decode(facts.modelSpan))) is ignored: the job's model is used"
         default: row.warning = "body.model is ignored: the job's model is used"
         }
+    }
+
+    /// `requireOneModel`: the row's `body.model` must be a string, and the first row's.
+    private mutating func modelFault(_ facts: RowFacts, _ scanner: JSONScanner, line: Int) -> String? {
+        switch facts.model {
+        case .absent: return "missing body.model: each row names its model, the same in every row of a batch"
+        case .string: break
+        default: return "body.model must be a string, not \(facts.model.phrase)"
+        }
+        let name = scanner.decode(facts.modelSpan)
+        if name.isEmpty { return "body.model must not be empty" }
+        guard let first = model else {
+            model = name
+            modelLine = line
+            report.model = String(decoding: name, as: UTF8.self)
+            return nil
+        }
+        if name == first { return nil }
+        return "body.model \(ValidationRun.quoted(name)) differs from \(ValidationRun.quoted(first)) on line \(modelLine): a batch has one model"
     }
 
     /// The row's shape and custom_id, checked before the custom_id is looked up.

@@ -44,6 +44,8 @@ public struct ValidationReport: Sendable {
     public var stoppedEarly = false
     /// Every custom_id in file order, when `collectCustomIDs` was asked for.
     public var customIDs: [String]?
+    /// With `requireOneModel`: the first row's `body.model`, the model of the batch.
+    public var model: String?
 
     public init(file: String) { self.file = file }
 

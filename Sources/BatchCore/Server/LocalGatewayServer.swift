@@ -11,6 +11,8 @@ public struct ServerOptions: Sendable {
     public var dataDir: String
     public var apiKey: String?
     public var account = "local"
+    /// The account the OpenAI Batch API (`/v1/files`, `/v1/batches`) reads and writes.
+    public var openAIAccount = "local"
     public var backend: Backend = .echo
     public var inferenceURL: String?
     public var inferenceAPIKey: String?
@@ -19,12 +21,16 @@ public struct ServerOptions: Sendable {
     public var requestTimeout: Double = 600
     public var minJobDuration: Double = 12 * 3600
     public var injectedFault: (status: Int, count: Int)?
-    /// The base of the absolute URLs the gateway mints when it sits behind a proxy; its host is one the
-    /// gateway answers to.
-    public var publicURL: String?
     /// `--allow-origin`: browser origins allowed to call the API (none by default).
     public var allowedOrigins: [String] = []
     public var quiet = false
+    /// `--public-url`: the base of every absolute URL the gateway mints (signed upload and download URLs), for a
+    /// gateway behind a TLS-terminating proxy; nil means the listen address. Never taken from `Host`. Its host
+    /// is one of the names requests may carry in `Host`.
+    public var publicURL: String?
+    /// `--created-by`: the identity recorded as `createdBy` on what this gateway creates; nil means
+    /// `<account>@localhost`.
+    public var createdBy: String?
     /// Sent to inference servers: `batchctl/<version> (<os>; <arch>)`.
     public var userAgent = HTTPClientConfiguration.userAgent(version: "dev")
     /// `Server:` of every answer, `batchctl/<version>`: how `--local` knows it found a batchctl gateway.
@@ -79,7 +85,16 @@ public final class LocalGatewayServer: @unchecked Sendable {
         if let problem = ResourceID.accountProblem(options.account) {
             throw ServerStartError(description: "invalid --account-id \"\(options.account)\": \(problem)", isUsage: true)
         }
+        if let problem = ResourceID.accountProblem(options.openAIAccount) {
+            throw ServerStartError(description: "invalid --openai-account \"\(options.openAIAccount)\": \(problem)", isUsage: true)
+        }
         guard options.concurrency >= 1 else { throw ServerStartError(description: "--concurrency must be at least 1", isUsage: true) }
+        if let url = options.publicURL, case let .failure(problem) = PublicBase.parse(url) {
+            throw ServerStartError(description: "invalid --public-url '\(url)': \(problem)", isUsage: true)
+        }
+        if let identity = options.createdBy, identity.isEmpty || identity.utf8.contains(where: { $0 < 0x20 }) {
+            throw ServerStartError(description: "invalid --created-by '\(identity)': expected an identity such as alice@example.com", isUsage: true)
+        }
         self.options = options
         do {
             try Store.makeDirectory(options.dataDir)
@@ -125,10 +140,13 @@ public final class LocalGatewayServer: @unchecked Sendable {
         var config = GatewayConfiguration(dataDir: options.dataDir)
         config.apiKey = options.apiKey
         config.defaultAccount = options.account
+        config.openAIAccount = options.openAIAccount
         config.minJobDuration = options.minJobDuration
         config.injectedFault = options.injectedFault
         config.allowedHosts = options.allowedHosts
         config.allowedOrigins = Set(options.allowedOrigins.map(BrowserGuard.normalizeOrigin))
+        config.publicURL = options.publicURL
+        config.createdBy = options.createdBy ?? "\(options.account)@localhost"
         do { gateway = try Gateway(config: config, store: store, scheduler: scheduler) } catch {
             throw ServerStartError(description: "cannot prepare the data dir: \(error)", isUsage: false)
         }
@@ -162,6 +180,10 @@ public final class LocalGatewayServer: @unchecked Sendable {
             throw ServerStartError(description: "\(error)", isUsage: false)
         }
         http = server
+        gateway.mintedBase.setListenAddress("\(address)")
+        if options.publicURL == nil, options.host == "0.0.0.0" || options.host == "::" {
+            LocalGatewayServer.logLine("warning: signed URLs point at \(address), which other machines cannot reach; pass --public-url")
+        }
         scheduler.start()
         let store = self.store, saver = self.saver
         Thread.detachNewThread {

@@ -213,14 +213,21 @@ enum DatasetCommands {
         if staged.size <= directUploadLimit(c) {
             _ = try client.uploadMultipart(dataset: name, filePath: staged.path, fileName: staged.fileName, progress: bar.update)
         } else {
-            let answer = try client.send(Endpoints.getUploadEndpoint(name, files: [(staged.fileName, staged.size)]))
-            if c.dryRun {
-                try client.putSignedURL("<signed upload URL>", filePath: staged.path, progress: bar.update)
-            } else {
+            func signedUploadURL() throws -> String {
+                let answer = try client.send(Endpoints.getUploadEndpoint(name, files: [(staged.fileName, staged.size)]))
+                if c.dryRun { return "<signed upload URL>" }
                 guard let url = answer?["filenameToSignedUrls"]?[staged.fileName]?.stringValue else {
                     throw CLIError.failure("the gateway gave no upload URL for \(staged.fileName)")
                 }
-                try client.putSignedURL(url, filePath: staged.path, progress: bar.update)
+                return url
+            }
+            do {
+                try client.putSignedURL(try signedUploadURL(), filePath: staged.path, progress: bar.update)
+            } catch let e as GatewayError where [400, 403, 412].contains(e.httpStatus) {
+                // An upload URL expires, and writes its file once: when a retried PUT finds it used (its first try
+                // went through but the answer was lost) or it has expired, a fresh URL is asked for, once.
+                c.streams.note("upload URL for \(staged.fileName) was refused (\(e.httpStatus)); asking for a fresh one")
+                try client.putSignedURL(try signedUploadURL(), filePath: staged.path, progress: bar.update)
             }
             try client.send(Endpoints.validateUpload(name))
         }

@@ -37,7 +37,8 @@ enum InputFileDataset {
         }
         _ = try DatasetCommands.createDataset(c, id: id, staged: staged, displayName: "\(shortFile), \(fingerprint)",
                                               format: nil, render: false)
-        c.streams.note("created input dataset \(name)")
+        // Under --dry-run nothing was created: say nothing of it.
+        if !c.dryRun { c.streams.note("created input dataset \(name)") }
         return name
     }
 

@@ -12,15 +12,15 @@ enum JobCommands {
         if let d = args.inputDatasetID { job.inputDatasetId = try c.resourceName(d, .dataset, what: "input dataset").description }
         if let x = args.outputDatasetID { job.outputDatasetId = try c.resourceName(x, .dataset, what: "output dataset").description }
         if let from = args.continueFrom { job.continuedFromJobName = try c.resourceName(from, .batchInferenceJob, what: "job").description }
+        // Presence: each flag given is sent, zero included; a flag not given is not sent at all.
         var params = InferenceParameters()
-        var anyParam = false
-        if let v = args.maxTokens { params.maxTokens = v; anyParam = true }
-        if let v = args.temperature { params.temperature = v; anyParam = true }
-        if let v = args.topP { params.topP = v; anyParam = true }
-        if let v = args.topK { params.topK = v; anyParam = true }
-        if let v = args.n { params.n = v; anyParam = true }
-        if let v = args.extraBody { params.extraBody = v.compactText; anyParam = true }
-        if anyParam { job.inferenceParameters = params }
+        params.maxTokens = args.maxTokens
+        params.temperature = args.temperature
+        params.topP = args.topP
+        params.topK = args.topK
+        params.n = args.n
+        params.extraBody = args.extraBody?.compactText
+        if !params.isEmpty { job.inferenceParameters = params }
         if let p = args.precision { job.precision = Precision(name: p) }
         job.systemPrompt = args.systemPrompt ?? ""
         if let d = args.maxJobDuration {

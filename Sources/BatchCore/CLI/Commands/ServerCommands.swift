@@ -32,6 +32,7 @@ enum ServerCommands {
         (o.host, o.port) = try listenAddress(args.listen, command: c.invocation.command.path)
         o.apiKey = args.apiKey ?? c.environment["BATCHCTL_SERVER_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         o.account = args.accountID ?? "local"
+        o.openAIAccount = args.openAIAccount ?? "local"
         o.backend = args.backend
         o.inferenceURL = args.inferenceURL
         o.inferenceAPIKey = args.inferenceAPIKey
@@ -41,6 +42,8 @@ enum ServerCommands {
         if let t = args.requestTimeout { o.requestTimeout = DurationText.seconds(t) }
         if let t = args.minJobDuration { o.minJobDuration = DurationText.seconds(t) }
         o.injectedFault = args.injectedFault
+        o.publicURL = args.publicURL
+        o.createdBy = args.createdBy
         o.quiet = c.global.quiet
         return o
     }

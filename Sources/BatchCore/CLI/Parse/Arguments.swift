@@ -365,16 +365,27 @@ struct JobCreateArguments: CommandArguments {
 
         let path = flags.commandPath
         try follow.requireFollowing(wait, switchName: "--wait", command: path)
-        func int32(_ v: Int?, _ flag: Flag) throws -> Int32? {
+        func int32(_ v: Int?, _ flag: Flag, minimum: Int32 = 0) throws -> Int32? {
             guard let v else { return nil }
-            guard let n = Int32(exactly: v), n >= 0 else {
-                throw CLIError.usage("invalid value '\(v)' for --\(flag.rawValue): expected a non-negative 32-bit integer", command: path)
+            guard let n = Int32(exactly: v), n >= minimum else {
+                let range = minimum == 0 ? "a non-negative 32-bit integer" : "a 32-bit integer of at least \(minimum)"
+                throw CLIError.usage("invalid value '\(v)' for --\(flag.rawValue): expected \(range)", command: path)
             }
             return n
         }
         self.maxTokens = try int32(maxTokens, .maxTokens)
         self.topK = try int32(topK, .topK)
-        self.n = try int32(n, .n)
+        self.n = try int32(n, .n, minimum: 1)
+        // The ranges the models accept (the SDK documents temperature "typically between 0 and 2", top_p 0..1):
+        // refused here, before anything is created, rather than by each row failing at the inference server.
+        func unit(_ v: Double?, _ flag: Flag, _ upper: Double) throws {
+            guard let v else { return }
+            guard v.isFinite, v >= 0, v <= upper else {
+                throw CLIError.usage("invalid value '\(v)' for --\(flag.rawValue): expected a number from 0 to \(Int(upper))", command: path)
+            }
+        }
+        try unit(flags.number(.temperature), .temperature, 2)
+        try unit(flags.number(.topP), .topP, 1)
         if let jobID, let problem = ResourceID.problem(jobID) {
             throw CLIError.usage("invalid job id '\(jobID)': \(problem)", command: path)
         }
@@ -421,6 +432,7 @@ struct ServerArguments: CommandArguments {
     /// The key clients must send.
     var apiKey: String?
     var accountID: String?
+    var openAIAccount: String?
     var backend: ServerOptions.Backend
     var inferenceURL: String?
     var inferenceAPIKey: String?
@@ -430,6 +442,9 @@ struct ServerArguments: CommandArguments {
     var requestTimeout: Duration?
     var minJobDuration: Duration?
     var injectedFault: (status: Int, count: Int)?
+    /// `--public-url`: the base of the URLs the gateway mints.
+    var publicURL: String?
+    var createdBy: String?
     /// The server flags given, spelled out again for the detached `batchctl server` of `server start`.
     var spelledOut: [String]
 
@@ -438,6 +453,7 @@ struct ServerArguments: CommandArguments {
         dataDir = flags.string(.dataDir)
         apiKey = flags.string(.apiKey)
         accountID = flags.string(.accountID)
+        openAIAccount = flags.string(.openAIAccount)
         backend = flags.choice(.backend, as: ServerOptions.Backend.self) ?? .echo
         inferenceURL = flags.string(.inferenceURL)
         inferenceAPIKey = flags.string(.inferenceAPIKey)
@@ -447,6 +463,8 @@ struct ServerArguments: CommandArguments {
         requestTimeout = flags.duration(.requestTimeout)
         minJobDuration = flags.duration(.minJobDuration)
         let fault = flags.string(.failRequests)
+        publicURL = flags.string(.publicURL)
+        createdBy = flags.string(.createdBy)
         spelledOut = flags.ownFlagsSpelledOut()
         if let fault {
             let parts = fault.split(separator: "x").compactMap { Int($0) }

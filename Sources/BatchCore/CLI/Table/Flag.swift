@@ -71,6 +71,9 @@ public enum Flag: String, CaseIterable, Sendable {
     case allowOrigin = "allow-origin"
     case concurrency
     case requestTimeout = "request-timeout"
+    case publicURL = "public-url"
+    case createdBy = "created-by"
     case minJobDuration = "min-job-duration"
     case failRequests = "fail-requests"
+    case openAIAccount = "openai-account"
 }

@@ -503,6 +503,8 @@ final class HTTPConnection: @unchecked Sendable {
             }
             appendField(name, value, to: &head)
         }
+        // RFC 9110 §6.6.1: an origin server with a clock sends Date on every answer (Fireworks' front door does).
+        if !response.headers.contains("Date") { appendField("Date", HTTPDate.now(), to: &head) }
         if let serverName = configuration.serverName, response.headers["Server"] == nil {
             appendField("Server", serverName, to: &head)
         }

@@ -9,6 +9,8 @@ public struct GatewayConfiguration: Sendable {
     public var dataDir: String
     public var apiKey: String?
     public var defaultAccount = "local"
+    /// Where the OpenAI Batch API's files and batches live (`--openai-account`).
+    public var openAIAccount = "local"
     public var minJobDuration: Double = 12 * 3600
     public var maxJobDuration: Double = 72 * 3600
     public var directUploadLimit = 150 * 1_000_000
@@ -22,8 +24,27 @@ public struct GatewayConfiguration: Sendable {
     public var allowedHosts: Set<String>? = []
     /// Browser origins (`https://app.example.com`) allowed to call the API; a request from any other is refused.
     public var allowedOrigins: Set<String> = []
+    /// `--public-url`: the base of every absolute URL the gateway mints (checked by `PublicBase.parse`); nil
+    /// means the address it listens on, never the request's `Host` header.
+    public var publicURL: String?
+    /// `--created-by`: the `createdBy` of every dataset and job this gateway creates (a user identity, as live).
+    public var createdBy = "local@localhost"
 
     public init(dataDir: String) { self.dataDir = dataDir }
+}
+
+/// The base URL signed URLs are minted with: fixed by `--public-url`, else learned when the server has bound.
+/// `@unchecked Sendable`: `listening` is guarded by `lock`.
+final class MintedBase: @unchecked Sendable {
+    let fixed: PublicBase?
+    private let lock = NSLock()
+    private var listening = PublicBase(scheme: "http", authority: "127.0.0.1:8700", pathPrefix: "")
+
+    init(fixed: PublicBase?) { self.fixed = fixed }
+
+    func setListenAddress(_ authority: String) { lock.withLock { listening.authority = authority } }
+
+    var current: PublicBase { fixed ?? lock.withLock { listening } }
 }
 
 final class Gateway: Sendable {
@@ -33,14 +54,25 @@ final class Gateway: Sendable {
     let scheduler: JobScheduler
     let authenticator: Authenticator
     let faults: FaultInjector
+    let mintedBase: MintedBase
+    let openAIRecords: OpenAIBatchRecords
 
     init(config: GatewayConfiguration, store: Store, scheduler: JobScheduler) throws {
+        var fixed: PublicBase?
+        if let text = config.publicURL {
+            switch PublicBase.parse(text) {
+            case let .success(base): fixed = base
+            case let .failure(problem): throw GatewayError(.invalidArgument, "invalid --public-url \(text): \(problem)")
+            }
+        }
+        self.mintedBase = MintedBase(fixed: fixed)
         self.config = config
         self.store = store
         self.scheduler = scheduler
         self.signer = URLSigner(key: try Gateway.signingKey(dataDir: config.dataDir))
         self.authenticator = Authenticator(apiKey: config.apiKey)
         self.faults = FaultInjector(config.injectedFault)
+        self.openAIRecords = OpenAIBatchRecords(directory: config.dataDir + "/openai/batches")
     }
 
     /// A random key made once per data dir (so URLs survive a restart) and readable only by its owner.
@@ -59,6 +91,8 @@ final class Gateway: Sendable {
     func handle(_ request: HTTPRequest) -> HTTPResponse {
         do {
             return try respond(to: request)
+        } catch let refused as InvalidAPIKey {
+            return refused.response
         } catch {
             return Gateway.errorResponse(Gateway.answer(for: error))
         }
@@ -77,8 +111,10 @@ final class Gateway: Sendable {
     }
 
     private func respondAllowed(to request: HTTPRequest) throws -> HTTPResponse {
-        // A signed URL's token is its credential: no API key, and no injected fault.
-        if let signed = Router.signedFile(request) { return try signedFile(request, operation: signed.operation, token: signed.token) }
+        // A signed URL's signature is its credential: no API key, and no injected fault.
+        if let object = Router.signedFile(request) { return signedFile(request, object) }
+        // `/v1/files` and `/v1/batches` are the OpenAI Batch API's, with its own auth and error answers.
+        if OpenAIRouter.claims(request) { return serveOpenAI(request) }
         try authenticator.check(request)
         try faults.fireIfDue()
         let route = try Router.route(request)
@@ -184,10 +220,5 @@ final class Gateway: Sendable {
         let bytes = try request.body.readAll(limit: limit)
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return .object([]) }
         do { return try JSONValue(parsing: bytes) } catch { throw GatewayError(.invalidArgument, "invalid JSON body: \(error)") }
-    }
-
-    func baseURL(_ request: HTTPRequest) -> String {
-        let host = request.headers["Host"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
-        return "http://\(host)"
     }
 }

@@ -10,6 +10,10 @@ extension Gateway {
         case .list: return try listJobs(request, account)
         case .create: return try createJob(request, account)
         case .get(let id):
+            if let mask = request.queryValue("readMask") ?? request.queryValue("read_mask") {
+                guard let job = store.job(account, id) else { throw notFound(.batchInferenceJob, account, id) }
+                return Gateway.ok(try FieldMask(mask).apply(to: job.json))
+            }
             // The hottest route: the store keeps each job's JSON ready.
             guard let bytes = store.jobJSON(account, id) else { throw notFound(.batchInferenceJob, account, id) }
             return .json(bytes)
@@ -18,15 +22,31 @@ extension Gateway {
         }
     }
 
-    static let jobListFields: Set<String> = ["name", "displayName", "createTime", "updateTime", "state", "model",
-                                              "inputDatasetId", "outputDatasetId", "continuedFromJobName"]
+    /// Every scalar field of a job may be filtered and sorted on, nested ones by their dotted path
+    /// (`jobProgress.percent`, `inferenceParameters.temperature`).
+    static let jobListFields: Set<String> = {
+        var prototype = BatchInferenceJob()
+        prototype.jobProgress = JobProgress()
+        prototype.lifecycle = JobLifecycle()
+        var parameters = InferenceParameters()
+        (parameters.maxTokens, parameters.temperature, parameters.topP, parameters.topK, parameters.n, parameters.extraBody) = (0, 0, 0, 0, 0, "")
+        prototype.inferenceParameters = parameters
+        prototype.placement = .object([("region", .string("")), ("multiRegion", .string(""))])
+        return ListQuery.scalarPaths(of: prototype.json)
+    }()
 
     func listJobs(_ request: HTTPRequest, _ account: String) throws -> HTTPResponse {
         let query = try ListQuery(request.query, defaultOrder: "createTime", fields: Gateway.jobListFields)
-        return Gateway.ok(query.page(store.jobs(account), itemsKey: "batchInferenceJobs", fields: Gateway.listFields, json: \.json))
+        // The usual walk (by name or time, a state filter) sorts small objects; anything else reads the whole job.
+        let cheap = query.reads(only: Gateway.cheapJobFields)
+        return Gateway.ok(try query.page(store.jobs(account), itemsKey: "batchInferenceJobs",
+                                         fields: cheap ? Gateway.listFields : { $0.json }, json: \.json))
     }
 
-    /// The fields a job list filters and sorts on, without serialising the whole job.
+    static let cheapJobFields: Set<String> = ["name", "displayName", "createTime", "updateTime", "state", "model", "inputDatasetId",
+                                              "outputDatasetId", "continuedFromJobName"]
+
+    /// The fields a job list most often filters and sorts on, without serialising the whole job.
     static func listFields(_ j: BatchInferenceJob) -> JSONValue {
         .object([("name", .string(j.name)), ("displayName", .string(j.displayName)), ("createTime", .string(j.createTime ?? "")),
                  ("updateTime", .string(j.updateTime ?? "")), ("state", .string(j.state.rawValue)), ("model", .string(j.model)),
@@ -44,10 +64,20 @@ extension Gateway {
     }
 
     func createJob(_ request: HTTPRequest, _ account: String) throws -> HTTPResponse {
-        var job = try BatchInferenceJob(json: readJSON(request), strict: true)
+        let job = try BatchInferenceJob(json: readJSON(request), strict: true)
+        let id = request.queryValue("batchInferenceJobId").flatMap { $0.isEmpty ? nil : $0 } ?? "job-" + Gateway.randomID(12)
+        return Gateway.ok(try createJob(job, id: id, account).json)
+    }
+
+    static func randomID(_ n: Int) -> String {
         let letters = Array("abcdefghijklmnopqrstuvwxyz0123456789")
-        func random(_ n: Int) -> String { String((0..<n).map { _ in letters.randomElement()! }) }
-        let id = request.queryValue("batchInferenceJobId").flatMap { $0.isEmpty ? nil : $0 } ?? "job-" + random(12)
+        return String((0..<n).map { _ in letters.randomElement()! })
+    }
+
+    /// Creates and queues a job from the fields a client wrote (also the OpenAI Batch API's create).
+    func createJob(_ written: BatchInferenceJob, id: String, _ account: String) throws -> BatchInferenceJob {
+        var job = written
+        let random = Gateway.randomID
         if let problem = ResourceID.problem(id) { throw GatewayError(.invalidArgument, "invalid batchInferenceJobId \"\(id)\": \(problem)") }
         let name = ResourceName(account: account, kind: .batchInferenceJob, id: id)
 
@@ -67,33 +97,36 @@ extension Gateway {
             if job.inputDatasetId.isEmpty { job.inputDatasetId = prev.inputDatasetId }
             if job.inferenceParameters == nil { job.inferenceParameters = prev.inferenceParameters }
             if job.systemPrompt.isEmpty { job.systemPrompt = prev.systemPrompt }
-            // A continuation runs as its job did: same precision and window, unless the request says otherwise.
+            // A continuation runs as its job did: same precision, window and placement, unless the request says otherwise.
             if job.precision == .unspecified { job.precision = prev.precision }
             if job.maxJobDuration == nil { job.maxJobDuration = prev.maxJobDuration }
+            if job.placement == nil { job.placement = prev.placement }
         }
         guard !job.model.isEmpty else { throw GatewayError(.invalidArgument, "model is required") }
         guard !job.inputDatasetId.isEmpty else { throw GatewayError(.invalidArgument, "inputDatasetId is required") }
         let input = try datasetName(job.inputDatasetId, account, field: "inputDatasetId")
         job.inputDatasetId = input.description
 
+        // Unset stays unset (null, as live): the default 24h applies through expireTime only.
         var duration = 24 * 3600.0
         if let text = job.maxJobDuration {
             guard text.hasSuffix("s"), let seconds = Double(text.dropLast()), seconds > 0 else {
                 throw GatewayError(.invalidArgument, "invalid maxJobDuration \"\(text)\": expected a duration like \"86400s\"")
             }
-            duration = seconds
+            duration = min(max(seconds, config.minJobDuration), config.maxJobDuration)
+            job.maxJobDuration = DurationText.wire(duration)
+        } else {
+            duration = min(max(duration, config.minJobDuration), config.maxJobDuration)
         }
-        duration = min(max(duration, config.minJobDuration), config.maxJobDuration)
         let now = Date()
         job.name = name.description
-        job.createTime = Timestamp.string(from: now)
+        job.createTime = Timestamp.now()
         job.updateTime = job.createTime
-        job.createdBy = config.defaultAccount
+        job.createdBy = config.createdBy
         job.state = JobState.validating
         job.status = ResourceStatus()
-        job.maxJobDuration = DurationText.wire(duration)
         job.expireTime = Timestamp.string(from: now.addingTimeInterval(duration))
-        job.lifecycle = JobLifecycle()
+        job.lifecycle = nil
         job.jobProgress = nil
         job.waitingOnCapacity = false
         if job.precision == .unspecified { job.precision = .bf16 }
@@ -129,7 +162,8 @@ extension Gateway {
             out.name = output.description
             out.createTime = out.createTime ?? job.createTime
             out.updateTime = job.createTime
-            out.createdBy = config.defaultAccount
+            out.createdBy = config.createdBy
+            out.encryptionState = Dataset.encryptionPlaintext
             out.state = DatasetState.uploading
             out.format = .chat
             out.sourceJobName = name.description
@@ -140,7 +174,7 @@ extension Gateway {
             try store.saveJob(job, account, id)
         }
         scheduler.enqueue(account: account, id: id)
-        return Gateway.ok(job.json)
+        return job
     }
 
     /// One compare-and-set: an ended job goes (its output dataset stays READY), an unfinished one is marked

@@ -1,32 +1,41 @@
-// List queries the AIP way: `filter` (comparisons joined by AND), `orderBy` (fields with " desc"),
-// `pageSize` (default 50, max 200) and opaque page tokens.
+// List queries the AIP way: `filter` (comparisons joined by AND, AIP-160) on any scalar field of the resource,
+// `orderBy` (fields with " desc"), `pageSize` (default 50, max 200), `readMask`, and page tokens bound to the
+// query that made them.
 import BatchHTTP
 import BatchAPI
 import BatchJSONL
 import Foundation
 
 struct ListQuery {
-    struct Condition { var field: String; var op: String; var value: String }
+    struct Condition { var field: [String]; var op: String; var value: String }
     var conditions: [Condition] = []
-    var order: [(field: String, descending: Bool)] = []
+    var order: [(field: [String], descending: Bool)] = []
     var pageSize = 50
     var offset = 0
+    var readMask: FieldMask?
+    /// What a page token is bound to: the filter, order and page size as given (normalized).
+    private var fingerprint = ""
 
     static let operators = ["<=", ">=", "!=", "=", "<", ">", ":"]
+    /// Spellings the SDK's own docstrings use (`created_time`) for the field the resource calls `createTime`.
+    static let aliases = ["createdTime": "createTime", "updatedTime": "updateTime"]
 
-    /// Parses the query parameters; `fields` are the lowerCamelCase fields that may be filtered and sorted on.
+    /// Parses the query parameters; `fields` are the dotted lowerCamelCase paths of the resource's scalar fields,
+    /// which may be filtered and sorted on.
     init(_ query: [HTTPQueryItem], defaultOrder: String, fields: Set<String>) throws {
         func param(_ name: String) -> String? {
             query.last(where: { $0.name == name || $0.name == ProtoObject.snakeCase(name) })?.value
         }
-        if let size = param("pageSize") {
+        func field(_ text: String, _ what: String) throws -> [String] {
+            let path = text.split(separator: ".").map { ProtoObject.camelCase(String($0)) }
+            let joined = path.joined(separator: ".")
+            let resolved = ListQuery.aliases[joined] ?? joined
+            guard fields.contains(resolved) else { throw GatewayError(.invalidArgument, "\(what): unknown field \"\(text)\"") }
+            return resolved.split(separator: ".").map(String.init)
+        }
+        if let size = param("pageSize"), !size.isEmpty {
             guard let n = Int(size), n >= 0 else { throw GatewayError(.invalidArgument, "invalid pageSize \"\(size)\"") }
             pageSize = n == 0 ? 50 : min(n, 200)
-        }
-        if let token = param("pageToken"), !token.isEmpty {
-            guard let raw = Base64URL.decode(token), let text = String(bytes: raw, encoding: .utf8), text.hasPrefix("o:"),
-                  let n = Int(text.dropFirst(2)), n >= 0 else { throw GatewayError(.invalidArgument, "invalid pageToken") }
-            offset = n
         }
         let orderText = param("orderBy").flatMap { $0.isEmpty ? nil : $0 } ?? defaultOrder
         for part in orderText.split(separator: ",") {
@@ -34,27 +43,62 @@ struct ListQuery {
             guard let first = words.first, words.count <= 2, words.count == 1 || ["asc", "desc"].contains(words[1].lowercased()) else {
                 throw GatewayError(.invalidArgument, "invalid orderBy \"\(orderText)\"")
             }
-            let field = ProtoObject.camelCase(first)
-            guard fields.contains(field) else { throw GatewayError(.invalidArgument, "cannot order by \"\(first)\"") }
-            order.append((field, words.count == 2 && words[1].lowercased() == "desc"))
+            order.append((try field(first, "invalid orderBy"), words.count == 2 && words[1].lowercased() == "desc"))
         }
-        if let filter = param("filter"), !filter.trimmingCharacters(in: .whitespaces).isEmpty {
-            conditions = try ListQuery.parseFilter(filter, fields: fields)
+        let filter = param("filter")?.trimmingCharacters(in: .whitespaces) ?? ""
+        if !filter.isEmpty {
+            conditions = try ListQuery.parseFilter(filter).map { c in
+                Condition(field: try field(c.field, "invalid filter"), op: c.op, value: c.value)
+            }
         }
+        if let mask = param("readMask") { readMask = try FieldMask(mask) }
+        fingerprint = [filter, order.map { $0.field.joined(separator: ".") + ($0.descending ? " desc" : "") }.joined(separator: ","),
+                       String(pageSize)].joined(separator: "\u{1F}")
+        if let token = param("pageToken"), !token.isEmpty { offset = try decode(token) }
     }
 
-    static func parseFilter(_ text: String, fields: Set<String>) throws -> [Condition] {
-        var conditions: [Condition] = []
+    // MARK: page tokens
+
+    /// `v1:<offset>:<digest of the query>`, so a token handed back with another filter, order or page size is
+    /// refused instead of silently paging through a different list.
+    func token(offset: Int) -> String {
+        Base64URL.encode(Array("v1:\(offset):\(digest)".utf8))
+    }
+
+    private var digest: String {
+        URLSigner.hex(Array(SHA256.hash(Array(fingerprint.utf8)).prefix(12)))
+    }
+
+    private func decode(_ token: String) throws -> Int {
+        guard let raw = Base64URL.decode(token), let text = String(bytes: raw, encoding: .utf8) else {
+            throw GatewayError(.invalidArgument, "invalid pageToken")
+        }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "v1", let n = Int(parts[1]), n >= 0 else { throw GatewayError(.invalidArgument, "invalid pageToken") }
+        guard parts[2] == digest else {
+            throw GatewayError(.invalidArgument, "invalid pageToken: it was made for another query (filter, orderBy and pageSize must match the call that returned it)")
+        }
+        return n
+    }
+
+    // MARK: filters
+
+    /// `field op value` clauses joined by AND.
+    static func parseFilter(_ text: String) throws -> [(field: String, op: String, value: String)] {
+        var conditions: [(String, String, String)] = []
         for clause in splitAnd(text) {
             let c = clause.trimmingCharacters(in: .whitespaces)
-            guard let op = operators.first(where: { c.contains($0) }), let range = c.range(of: op) else {
-                throw GatewayError(.invalidArgument, "invalid filter \"\(text)\": expected field = value")
+            // The operator is the first one found after the field name (so `a = "x>y"` splits at `=`).
+            var best: (Range<String.Index>, String)?
+            for op in operators {
+                if let r = c.range(of: op), best == nil || r.lowerBound < best!.0.lowerBound { best = (r, op) }
             }
-            let field = ProtoObject.camelCase(c[..<range.lowerBound].trimmingCharacters(in: .whitespaces))
+            guard let (range, op) = best else { throw GatewayError(.invalidArgument, "invalid filter \"\(text)\": expected field = value") }
+            let field = c[..<range.lowerBound].trimmingCharacters(in: .whitespaces)
             var value = c[range.upperBound...].trimmingCharacters(in: .whitespaces)
             if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
-            guard fields.contains(field) else { throw GatewayError(.invalidArgument, "invalid filter: unknown field \"\(field)\"") }
-            conditions.append(Condition(field: field, op: op, value: value))
+            guard !field.isEmpty else { throw GatewayError(.invalidArgument, "invalid filter \"\(text)\": expected field = value") }
+            conditions.append((field, op, value))
         }
         return conditions
     }
@@ -77,6 +121,27 @@ struct ListQuery {
         return parts
     }
 
+    /// The dotted paths of every scalar field of `prototype` (strings, numbers, booleans, and timestamps that
+    /// are null until set), which is what filters and orderings may name.
+    static func scalarPaths(of prototype: JSONValue, prefix: String = "") -> Set<String> {
+        guard case let .object(members) = prototype else { return [] }
+        var out: Set<String> = []
+        for (key, value) in members {
+            switch value {
+            case .object: out.formUnion(scalarPaths(of: value, prefix: prefix + key + "."))
+            case .array: continue
+            default: out.insert(prefix + key)
+            }
+        }
+        return out
+    }
+
+    static func lookup(_ item: JSONValue, _ path: [String]) -> JSONValue? {
+        var current: JSONValue? = item
+        for key in path { current = current?[key] }
+        return current
+    }
+
     static func compare(_ a: JSONValue?, _ b: String) -> Int? {
         guard let a else { return nil }
         switch a {
@@ -88,14 +153,16 @@ struct ListQuery {
             guard let na = Double(n), let nb = Double(b) else { return nil }
             return na < nb ? -1 : (na > nb ? 1 : 0)
         case let .bool(v): return (v ? "true" : "false") == b.lowercased() ? 0 : 1
+        case .null: return b == "null" || b.isEmpty ? 0 : nil
         default: return nil
         }
     }
 
     func matches(_ item: JSONValue) -> Bool {
         conditions.allSatisfy { c in
-            if c.op == ":" { return (item[c.field]?.stringValue ?? item[c.field]?.compactText ?? "").contains(c.value) }
-            guard let r = ListQuery.compare(item[c.field], c.value) else { return false }
+            let value = ListQuery.lookup(item, c.field)
+            if c.op == ":" { return (value?.stringValue ?? value?.compactText ?? "").contains(c.value) }
+            guard let r = ListQuery.compare(value, c.value) else { return c.op == "!=" }
             switch c.op {
             case "=": return r == 0
             case "!=": return r != 0
@@ -108,18 +175,26 @@ struct ListQuery {
     }
 
     /// Filters, sorts and pages JSON items.
-    func page(_ items: [JSONValue], itemsKey: String) -> JSONValue {
-        page(items, itemsKey: itemsKey, fields: { $0 }, json: { $0 })
+    func page(_ items: [JSONValue], itemsKey: String) throws -> JSONValue {
+        try page(items, itemsKey: itemsKey, fields: { $0 }, json: { $0 })
     }
 
-    /// Filters, sorts and pages `items` by their list `fields` (a small object), then serialises only the
-    /// page's own items with `json`: walking a long list costs each item once, not once per page.
-    func page<Item>(_ items: [Item], itemsKey: String, fields: (Item) -> JSONValue, json: (Item) -> JSONValue) -> JSONValue {
+    /// Whether the filter and the order read only these top-level fields: a list can then sort small objects
+    /// of them and serialise only the page's own items.
+    func reads(only fields: Set<String>) -> Bool {
+        conditions.allSatisfy { $0.field.count == 1 && fields.contains($0.field[0]) }
+            && order.allSatisfy { $0.field.count == 1 && fields.contains($0.field[0]) }
+    }
+
+    /// Filters, sorts and pages `items` by `fields` (what the filter and order read), then serialises only
+    /// the page's own items with `json`: walking a long list costs each item once, not once per page.
+    func page<Item>(_ items: [Item], itemsKey: String, fields: (Item) -> JSONValue, json: (Item) -> JSONValue) throws -> JSONValue {
         var selected = items.map { (fields: fields($0), item: $0) }.filter { matches($0.fields) }
         selected.sort { x, y in
             let a = x.fields, b = y.fields
             for (field, descending) in order {
-                guard let r = ListQuery.compare(a[field], b[field]?.stringValue ?? b[field]?.compactText ?? ""), r != 0 else { continue }
+                let bv = ListQuery.lookup(b, field)
+                guard let r = ListQuery.compare(ListQuery.lookup(a, field), bv?.stringValue ?? bv?.compactText ?? ""), r != 0 else { continue }
                 return descending ? r > 0 : r < 0
             }
             return (a["name"]?.stringValue ?? "") < (b["name"]?.stringValue ?? "")
@@ -127,7 +202,9 @@ struct ListQuery {
         let total = selected.count
         let start = min(offset, total)
         let end = min(start + pageSize, total)
-        let next = end < total ? Base64URL.encode(Array("o:\(end)".utf8)) : ""
-        return ListPage(items: selected[start..<end].map { json($0.item) }, nextPageToken: next, totalSize: total).json(itemsKey: itemsKey)
+        let next = end < total ? token(offset: end) : ""
+        var pageItems = selected[start..<end].map { json($0.item) }
+        if let readMask { pageItems = try pageItems.map { try readMask.apply(to: $0, optional: Set(Dataset.sourceMembers)) } }
+        return ListPage(items: pageItems, nextPageToken: next, totalSize: total).json(itemsKey: itemsKey)
     }
 }

@@ -21,9 +21,13 @@ enum Multipart {
     }
 
     /// Reads parts from `read` until the part named `field` is found; its bytes go to `sink`. Returns the
-    /// part's filename and byte count. Other parts are skipped (each at most 64 KiB).
+    /// part's filename and byte count. Other parts are skipped (each at most 64 KiB); with `otherField`, each
+    /// is handed to it (name and bytes) and the whole body is read, so fields after the file are seen too.
     static func extractFile(field: String, boundary: String, read: () throws -> [UInt8]?,
-                            sink: (UnsafeRawBufferPointer) throws -> Void) throws -> (filename: String, bytes: Int) {
+                            sink: (UnsafeRawBufferPointer) throws -> Void,
+                            otherField: ((String, [UInt8]) throws -> Void)? = nil) throws -> (filename: String, bytes: Int) {
+        var found: (filename: String, bytes: Int)?
+        var collected: [UInt8] = []
         var buffer: [UInt8] = []
         var finished = false
         func fill() throws -> Bool {
@@ -73,12 +77,13 @@ enum Multipart {
             let headers = String(decoding: buffer[0..<end], as: UTF8.self)
             buffer.removeSubrange(0..<(end + 4))
             let (name, filename) = disposition(headers)
-            let wanted = name == field
+            let wanted = name == field && found == nil
             var count = 0
             // Copy the part body up to the next delimiter, keeping a tail that might be a split delimiter.
             while true {
                 if let at = find(delimiter) {
                     if wanted { try buffer.withUnsafeBytes { try sink(UnsafeRawBufferPointer(rebasing: $0[0..<at])) } }
+                    if !wanted, otherField != nil { collected += buffer[0..<at] }
                     count += at
                     buffer.removeSubrange(0..<(at + delimiter.count))
                     break
@@ -86,14 +91,22 @@ enum Multipart {
                 let safe = buffer.count - (delimiter.count - 1)
                 if safe > 0 {
                     if wanted { try buffer.withUnsafeBytes { try sink(UnsafeRawBufferPointer(rebasing: $0[0..<safe])) } }
+                    if !wanted, otherField != nil { collected += buffer[0..<safe] }
                     count += safe
                     buffer.removeSubrange(0..<safe)
                     if !wanted, count > 1 << 16 { throw MultipartError(message: "multipart field '\(name ?? "")' too large") }
                 }
                 guard try fill() else { throw MultipartError(message: "multipart body ends inside a part") }
             }
-            if wanted { return (filename ?? "", count) }
+            if wanted {
+                found = (filename ?? "", count)
+                if otherField == nil { break }
+            } else if let otherField {
+                try otherField(name ?? "", collected)
+                collected = []
+            }
         }
+        if let found { return found }
         throw MultipartError(message: "multipart body has no '\(field)' part")
     }
 

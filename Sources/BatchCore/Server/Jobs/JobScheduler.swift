@@ -173,9 +173,60 @@ final class JobScheduler: @unchecked Sendable {
                        message: "the disk holding the data dir \(store.root) is full; finished rows are kept (free space, then continue the job)")
     }
 
-    private func inputFile(_ account: String, _ datasetName: String) -> String? {
-        guard let n = ResourceName(datasetName, kind: .dataset), let file = store.datasetFiles(account, n.id).first else { return nil }
-        return store.datasetFilesDir(account, n.id) + "/" + file.name
+    /// The JSONL the engine reads. A dataset of several files (the shards `upload_dataset_shards` sends) is read
+    /// as one: their concatenation in name order, made once per job in its folder, so checkpoints (byte offsets)
+    /// stay valid across restarts.
+    private func inputFile(_ account: String, _ datasetName: String, job id: String) -> String? {
+        guard let n = ResourceName(datasetName, kind: .dataset) else { return nil }
+        let files = store.datasetFiles(account, n.id)
+        let dir = store.datasetFilesDir(account, n.id)
+        guard let first = files.first else { return nil }
+        if files.count == 1 { return dir + "/" + first.name }
+        let combined = store.jobDir(account, id) + "/input.jsonl"
+        if FileManager.default.fileExists(atPath: combined) { return combined }
+        var parts: [StreamCopyPart] = []
+        for file in files {
+            parts.append(.file(dir + "/" + file.name))
+            // A shard whose last line has no newline must not run into the next shard's first line.
+            if let handle = FileHandle(forReadingAtPath: dir + "/" + file.name) {
+                defer { try? handle.close() }
+                if file.size > 0 { try? handle.seek(toOffset: UInt64(file.size - 1)) }
+                if file.size > 0, handle.readData(ofLength: 1) != Data([0x0A]) { parts.append(.newline) }
+            }
+        }
+        do { try JobScheduler.concatenate(parts, into: combined) } catch {
+            log("cannot combine the files of \(datasetName): \(error)")
+            return nil
+        }
+        return combined
+    }
+
+    enum StreamCopyPart { case file(String), newline }
+
+    /// Writes `parts` to a temporary file, fsyncs it and renames it to `path`.
+    static func concatenate(_ parts: [StreamCopyPart], into path: String) throws {
+        let temporary = path + ".tmp-\(UInt32.random(in: 0...UInt32.max))"
+        let out = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard out >= 0 else { throw FileError("create", temporary, errno: errno) }
+        defer { close(out); unlink(temporary) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        for part in parts {
+            switch part {
+            case .newline: try AtomicFile.writeAll(out, [0x0A], path: temporary)
+            case .file(let source):
+                let input = open(source, O_RDONLY | O_CLOEXEC)
+                guard input >= 0 else { throw FileError("read", source, errno: errno) }
+                defer { close(input) }
+                while true {
+                    let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress!, $0.count) }
+                    if n < 0 { if errno == EINTR { continue }; throw FileError("read", source, errno: errno) }
+                    if n == 0 { break }
+                    try buffer.withUnsafeBytes { try AtomicFile.writeAll(out, UnsafeRawBufferPointer(rebasing: $0[0..<n]), path: temporary) }
+                }
+            }
+        }
+        guard fsync(out) == 0 else { throw FileError("fsync", temporary, errno: errno) }
+        guard rename(temporary, path) == 0 else { throw FileError("rename", path, errno: errno) }
     }
 
     private func runJob(account: String, id: String) {
@@ -189,7 +240,7 @@ final class JobScheduler: @unchecked Sendable {
             finish(account, id, state: JobState.expired, status: ResourceStatus(code: "DEADLINE_EXCEEDED", message: "the job expired before it ran"))
             return
         }
-        guard let input = inputFile(account, job.inputDatasetId) else {
+        guard let input = inputFile(account, job.inputDatasetId, job: id) else {
             finish(account, id, state: JobState.failed, status: ResourceStatus(code: "FAILED_PRECONDITION", message: "input dataset \(job.inputDatasetId) has no file"))
             return
         }

@@ -66,10 +66,11 @@ enum Reconciliation {
     }
 
     /// Names that only ever belong to a write in progress: an atomic file's temporary, an upload being
-    /// received, a delete being carried out, a checkpoint being replaced, a pid file being written.
+    /// received, a delete being carried out, a checkpoint being replaced, a pid file being written, a job's
+    /// combined input being made.
     static func isTemporary(_ name: String) -> Bool {
         name.hasPrefix(".tmp-") || name.hasPrefix(".upload-") || name.hasPrefix(".put-") || name.hasPrefix(".trash-")
-            || name.hasSuffix(".tmp")
+            || name.hasSuffix(".tmp") || name.hasPrefix("input.jsonl.tmp-")
     }
 
     @discardableResult
