@@ -294,6 +294,7 @@ extension Gateway {
 
     func validateUpload(_ request: HTTPRequest, _ account: String, _ id: String) throws -> HTTPResponse {
         _ = try readJSON(request)
+        try requireNoUnfinishedJob(account, id)
         guard let session = uploadSession(account, id) else {
             _ = try dataset(account, id)
             throw GatewayError(.failedPrecondition, "no upload to validate: call :getUploadEndpoint first")
