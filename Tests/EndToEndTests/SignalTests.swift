@@ -38,11 +38,12 @@ final class SignalTests: XCTestCase {
     }
 
     func testEachSignalRemovesThePartialDownloadAndExitsWithItsOwnStatus() throws {
-        let gateway = try LocalServer(["--quiet"])
-        XCTAssertEqual(gateway.cli(["dataset", "create", "big", ReliabilityTests.rows(50), "-q"]).status, 0)
-        // The download itself never answers: the partial file exists and the request is in flight when the signal comes.
-        let front = try ScriptedHTTPServer(upstream: gateway.url)
-        front.on("GET", prefix: "/signed/download/", .hang(60), repeatLast: true)
+        // A gateway whose download URL never answers: the partial file exists and the request is in flight when
+        // the signal comes.
+        let front = try ScriptedHTTPServer()
+        front.on("GET", "/v1/accounts/local/datasets/big:getDownloadEndpoint",
+                 .status(200, body: #"{"filenameToSignedUrls": {"dataset/big/rows.jsonl": "{self}/file"}}"#), repeatLast: true)
+        front.on("GET", "/file", .hang(60), repeatLast: true)
         for (number, status) in [(SIGINT, Int32(130)), (SIGTERM, 143), (SIGHUP, 129)] {
             let dir = Harness.temporaryDirectory("dl")
             let (p, errPath) = try spawn(["--server", front.url, "-a", "local", "dataset", "download", "big", "--output-dir", dir])
