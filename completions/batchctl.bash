@@ -3,7 +3,7 @@
 # Install: batchctl completion bash > ~/.local/share/bash-completion/completions/batchctl
 
 # Every spelling of a flag that takes a value: the walk skips the value wherever the flag stands.
-_batchctl_valued=' --account-id -a --api-key --profile -p --server --output -o --timeout --cacert --display-name --format --external-url --filter --order-by --page-size --page-token --limit --wait-timeout --output-dir --job-id --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --download --progress-interval --interval --listen --data-dir --openai-account --backend --inference-url --inference-api-key --model-map --allow-origin --concurrency --request-timeout --public-url --created-by --min-job-duration --fail-requests '
+_batchctl_valued=' --account-id -a --api-key --profile -p --server --output -o --timeout --cacert --display-name --format --external-url --filter --order-by --page-size --page-token --limit --wait-timeout --output-dir --max-bytes --rows --job-id --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --download --progress-interval --interval --status --listen --data-dir --openai-account --backend --inference-url --inference-api-key --model-map --allow-origin --concurrency --request-timeout --public-url --created-by --min-job-duration --fail-requests '
 # Flags that choose the gateway; passed on to `batchctl __complete` so live ids come from the same one.
 _batchctl_connection=' --account-id -a --api-key --profile -p --server --local '
 
@@ -19,12 +19,14 @@ _batchctl_route() {
         'dataset delete'|'datasets delete'|'delete dataset'|'delete datasets') cmd=dataset.delete skip=2 ;;
         'dataset download'|'datasets download'|'download dataset'|'download datasets') cmd=dataset.download skip=2 ;;
         'dataset validate'|'datasets validate'|'validate dataset'|'validate datasets') cmd=dataset.validate skip=2 ;;
+        'dataset split'|'datasets split') cmd=dataset.split skip=2 ;;
         'batch-inference-job create'|'bij create'|'batch-inference-jobs create'|'bijs create'|'create batch-inference-job'|'create bij'|'create batch-inference-jobs'|'create bijs') cmd=batch-inference-job.create skip=2 ;;
         'batch-inference-job get'|'bij get'|'batch-inference-jobs get'|'bijs get'|'get batch-inference-job'|'get bij'|'get batch-inference-jobs'|'get bijs') cmd=batch-inference-job.get skip=2 ;;
         'batch-inference-job list'|'bij list'|'batch-inference-jobs list'|'bijs list'|'list batch-inference-job'|'list bij'|'list batch-inference-jobs'|'list bijs') cmd=batch-inference-job.list skip=2 ;;
         'batch-inference-job delete'|'bij delete'|'batch-inference-jobs delete'|'bijs delete'|'delete batch-inference-job'|'delete bij'|'delete batch-inference-jobs'|'delete bijs') cmd=batch-inference-job.delete skip=2 ;;
         'batch-inference-job cancel'|'bij cancel'|'batch-inference-jobs cancel'|'bijs cancel'|'cancel batch-inference-job'|'cancel bij'|'cancel batch-inference-jobs'|'cancel bijs') cmd=batch-inference-job.cancel skip=2 ;;
         'batch-inference-job wait'|'bij wait'|'batch-inference-jobs wait'|'bijs wait'|'wait batch-inference-job'|'wait bij'|'wait batch-inference-jobs'|'wait bijs') cmd=batch-inference-job.wait skip=2 ;;
+        'batch-inference-job results'|'bij results'|'batch-inference-jobs results'|'bijs results') cmd=batch-inference-job.results skip=2 ;;
         'server start') cmd=server.start skip=2 ;;
         'server stop') cmd=server.stop skip=2 ;;
         'server status') cmd=server.status skip=2 ;;
@@ -45,8 +47,8 @@ _batchctl_route() {
 # firectl-style leading verb. Fails when nothing has to follow.
 _batchctl_next() {
     case $1 in
-        'dataset'|'datasets') next='create upload get list update delete download validate' ;;
-        'batch-inference-job'|'bij'|'batch-inference-jobs'|'bijs') next='create get list delete cancel wait' ;;
+        'dataset'|'datasets') next='create upload get list update delete download validate split' ;;
+        'batch-inference-job'|'bij'|'batch-inference-jobs'|'bijs') next='create get list delete cancel wait results' ;;
         'server') next='start stop status' ;;
         'create') next='dataset datasets batch-inference-job bij batch-inference-jobs bijs' ;;
         'get') next='dataset datasets batch-inference-job bij batch-inference-jobs bijs' ;;
@@ -73,12 +75,14 @@ _batchctl_flags() {
         'dataset.delete') flags='--wait --wait-timeout --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'dataset.download') flags='--output-dir --download-lineage --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'dataset.validate') flags='--format --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'dataset.split') flags='--max-bytes --rows --output-dir --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'batch-inference-job.create') flags='--job-id --display-name --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --wait --download --wait-timeout --fail-on-row-errors --progress-interval --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'batch-inference-job.get') flags='--watch --wait-timeout --fail-on-row-errors --progress-interval --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'batch-inference-job.list') flags='--filter --order-by --page-size --page-token --no-paginate --limit --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'batch-inference-job.delete') flags='--wait --wait-timeout --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'batch-inference-job.cancel') flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'batch-inference-job.wait') flags='--interval --wait-timeout --fail-on-row-errors --progress-interval --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'batch-inference-job.results') flags='--status --with-request --content --no-lineage --follow --fail-on-row-errors --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'whoami') flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'set-api-key') flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'server') flags='--listen --data-dir --api-key --account-id -a --openai-account --backend --inference-url --inference-api-key --model-map --allow-origin --concurrency --request-timeout --public-url --created-by --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
@@ -109,6 +113,9 @@ _batchctl_flag_value() {
         'dataset.delete --wait-timeout') kind='' ;;
         'dataset.download --output-dir') kind=directories ;;
         'dataset.validate --format') kind='choices:chat completion' ;;
+        'dataset.split --max-bytes') kind='' ;;
+        'dataset.split --rows') kind='' ;;
+        'dataset.split --output-dir') kind=directories ;;
         'batch-inference-job.create --job-id') kind='' ;;
         'batch-inference-job.create --display-name') kind='' ;;
         'batch-inference-job.create --model'|'batch-inference-job.create -m') kind='' ;;
@@ -139,6 +146,7 @@ _batchctl_flag_value() {
         'batch-inference-job.wait --interval') kind='' ;;
         'batch-inference-job.wait --wait-timeout') kind='' ;;
         'batch-inference-job.wait --progress-interval') kind='' ;;
+        'batch-inference-job.results --status') kind='' ;;
         'server --listen') kind='' ;;
         'server --data-dir') kind=directories ;;
         'server --api-key') kind='' ;;
@@ -191,10 +199,12 @@ _batchctl_arg_value() {
         'dataset.delete 0') kind=datasets ;;
         'dataset.download 0') kind=datasets ;;
         'dataset.validate 0') kind=files ;;
+        'dataset.split 0') kind=files ;;
         'batch-inference-job.get 0') kind=jobs ;;
         'batch-inference-job.delete 0') kind=jobs ;;
         'batch-inference-job.cancel 0') kind=jobs ;;
         'batch-inference-job.wait 0') kind=jobs ;;
+        'batch-inference-job.results 0') kind=jobs ;;
         'completion 0') kind='choices:bash zsh fish' ;;
         'help 0'|'help 1') kind=command ;;
         *) kind= ;;

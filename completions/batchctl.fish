@@ -6,7 +6,7 @@
 # __batchctl_skip (the command and how many words name it), __batchctl_want (a flag still waiting for
 # its value) and __batchctl_pass (the flags that choose the gateway, for `__complete`).
 function __batchctl_state
-    set -l valued --account-id -a --api-key --profile -p --server --output -o --timeout --cacert --display-name --format --external-url --filter --order-by --page-size --page-token --limit --wait-timeout --output-dir --job-id --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --download --progress-interval --interval --listen --data-dir --openai-account --backend --inference-url --inference-api-key --model-map --allow-origin --concurrency --request-timeout --public-url --created-by --min-job-duration --fail-requests
+    set -l valued --account-id -a --api-key --profile -p --server --output -o --timeout --cacert --display-name --format --external-url --filter --order-by --page-size --page-token --limit --wait-timeout --output-dir --max-bytes --rows --job-id --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --download --progress-interval --interval --status --listen --data-dir --openai-account --backend --inference-url --inference-api-key --model-map --allow-origin --concurrency --request-timeout --public-url --created-by --min-job-duration --fail-requests
     set -l connection --account-id -a --api-key --profile -p --server --local
     set -g __batchctl_pos
     set -g __batchctl_pass
@@ -74,6 +74,8 @@ function __batchctl_state
             set __batchctl_cmd dataset.download; set __batchctl_skip 2
         case 'dataset validate' 'datasets validate' 'validate dataset' 'validate datasets'
             set __batchctl_cmd dataset.validate; set __batchctl_skip 2
+        case 'dataset split' 'datasets split'
+            set __batchctl_cmd dataset.split; set __batchctl_skip 2
         case 'batch-inference-job create' 'bij create' 'batch-inference-jobs create' 'bijs create' 'create batch-inference-job' 'create bij' 'create batch-inference-jobs' 'create bijs'
             set __batchctl_cmd batch-inference-job.create; set __batchctl_skip 2
         case 'batch-inference-job get' 'bij get' 'batch-inference-jobs get' 'bijs get' 'get batch-inference-job' 'get bij' 'get batch-inference-jobs' 'get bijs'
@@ -86,6 +88,8 @@ function __batchctl_state
             set __batchctl_cmd batch-inference-job.cancel; set __batchctl_skip 2
         case 'batch-inference-job wait' 'bij wait' 'batch-inference-jobs wait' 'bijs wait' 'wait batch-inference-job' 'wait bij' 'wait batch-inference-jobs' 'wait bijs'
             set __batchctl_cmd batch-inference-job.wait; set __batchctl_skip 2
+        case 'batch-inference-job results' 'bij results' 'batch-inference-jobs results' 'bijs results'
+            set __batchctl_cmd batch-inference-job.results; set __batchctl_skip 2
         case 'server start'
             set __batchctl_cmd server.start; set __batchctl_skip 2
         case 'server stop'
@@ -197,12 +201,14 @@ complete -c batchctl -n '__batchctl_after dataset datasets' -a 'update' -d 'Chan
 complete -c batchctl -n '__batchctl_after dataset datasets' -a 'delete' -d 'Delete a dataset'
 complete -c batchctl -n '__batchctl_after dataset datasets' -a 'download' -d 'Download a dataset\'s files'
 complete -c batchctl -n '__batchctl_after dataset datasets' -a 'validate' -d 'Check a JSONL file locally'
+complete -c batchctl -n '__batchctl_after dataset datasets' -a 'split' -d 'Split a JSONL file into parts under a size or row limit'
 complete -c batchctl -n '__batchctl_after batch-inference-job bij batch-inference-jobs bijs' -a 'create' -d 'Create a batch inference job'
 complete -c batchctl -n '__batchctl_after batch-inference-job bij batch-inference-jobs bijs' -a 'get' -d 'Show a batch inference job'
 complete -c batchctl -n '__batchctl_after batch-inference-job bij batch-inference-jobs bijs' -a 'list' -d 'List batch inference jobs'
 complete -c batchctl -n '__batchctl_after batch-inference-job bij batch-inference-jobs bijs' -a 'delete' -d 'Delete a batch inference job'
 complete -c batchctl -n '__batchctl_after batch-inference-job bij batch-inference-jobs bijs' -a 'cancel' -d 'Cancel a running job'
 complete -c batchctl -n '__batchctl_after batch-inference-job bij batch-inference-jobs bijs' -a 'wait' -d 'Wait until a job ends'
+complete -c batchctl -n '__batchctl_after batch-inference-job bij batch-inference-jobs bijs' -a 'results' -d 'Print a job\'s results joined to its input, in input order'
 complete -c batchctl -n '__batchctl_after server' -a 'start' -d 'Start the local gateway in the background'
 complete -c batchctl -n '__batchctl_after server' -a 'stop' -d 'Stop the background local gateway'
 complete -c batchctl -n '__batchctl_after server' -a 'status' -d 'Show whether the local gateway runs'
@@ -216,10 +222,12 @@ complete -c batchctl -n '__batchctl_arg dataset.update 0' -a '(__batchctl_ids da
 complete -c batchctl -n '__batchctl_arg dataset.delete 0' -a '(__batchctl_ids datasets)' -d 'Dataset id or name'
 complete -c batchctl -n '__batchctl_arg dataset.download 0' -a '(__batchctl_ids datasets)' -d 'Dataset id or name'
 complete -c batchctl -n '__batchctl_arg dataset.validate 0' -F -d 'JSONL file (\'-\' for stdin)'
+complete -c batchctl -n '__batchctl_arg dataset.split 0' -F -d 'JSONL file to split'
 complete -c batchctl -n '__batchctl_arg batch-inference-job.get 0' -a '(__batchctl_ids jobs)' -d 'Job id or name'
 complete -c batchctl -n '__batchctl_arg batch-inference-job.delete 0' -a '(__batchctl_ids jobs)' -d 'Job id or name'
 complete -c batchctl -n '__batchctl_arg batch-inference-job.cancel 0' -a '(__batchctl_ids jobs)' -d 'Job id or name'
 complete -c batchctl -n '__batchctl_arg batch-inference-job.wait 0' -a '(__batchctl_ids jobs)' -d 'Job id or name'
+complete -c batchctl -n '__batchctl_arg batch-inference-job.results 0' -a '(__batchctl_ids jobs)' -d 'Job ids or names'
 complete -c batchctl -n '__batchctl_arg completion 0' -a 'bash zsh fish' -d 'bash, zsh or fish'
 complete -c batchctl -n '__batchctl_arg help 0' -a 'dataset' -d 'Create, upload, inspect, download and validate datasets'
 complete -c batchctl -n '__batchctl_arg help 0' -a 'datasets' -d 'Create, upload, inspect, download and validate datasets'
@@ -242,12 +250,14 @@ complete -c batchctl -n '__batchctl_arg help 1 dataset datasets' -a 'update' -d 
 complete -c batchctl -n '__batchctl_arg help 1 dataset datasets' -a 'delete' -d 'Delete a dataset'
 complete -c batchctl -n '__batchctl_arg help 1 dataset datasets' -a 'download' -d 'Download a dataset\'s files'
 complete -c batchctl -n '__batchctl_arg help 1 dataset datasets' -a 'validate' -d 'Check a JSONL file locally'
+complete -c batchctl -n '__batchctl_arg help 1 dataset datasets' -a 'split' -d 'Split a JSONL file into parts under a size or row limit'
 complete -c batchctl -n '__batchctl_arg help 1 batch-inference-job bij batch-inference-jobs bijs' -a 'create' -d 'Create a batch inference job'
 complete -c batchctl -n '__batchctl_arg help 1 batch-inference-job bij batch-inference-jobs bijs' -a 'get' -d 'Show a batch inference job'
 complete -c batchctl -n '__batchctl_arg help 1 batch-inference-job bij batch-inference-jobs bijs' -a 'list' -d 'List batch inference jobs'
 complete -c batchctl -n '__batchctl_arg help 1 batch-inference-job bij batch-inference-jobs bijs' -a 'delete' -d 'Delete a batch inference job'
 complete -c batchctl -n '__batchctl_arg help 1 batch-inference-job bij batch-inference-jobs bijs' -a 'cancel' -d 'Cancel a running job'
 complete -c batchctl -n '__batchctl_arg help 1 batch-inference-job bij batch-inference-jobs bijs' -a 'wait' -d 'Wait until a job ends'
+complete -c batchctl -n '__batchctl_arg help 1 batch-inference-job bij batch-inference-jobs bijs' -a 'results' -d 'Print a job\'s results joined to its input, in input order'
 complete -c batchctl -n '__batchctl_arg help 1 server' -a 'start' -d 'Start the local gateway in the background'
 complete -c batchctl -n '__batchctl_arg help 1 server' -a 'stop' -d 'Stop the background local gateway'
 complete -c batchctl -n '__batchctl_arg help 1 server' -a 'status' -d 'Show whether the local gateway runs'
@@ -271,6 +281,9 @@ complete -c batchctl -n '__batchctl_in dataset.delete' -l wait-timeout -x -d 'Wi
 complete -c batchctl -n '__batchctl_in dataset.download' -l output-dir -x -a '(__fish_complete_directories)' -d 'Destination folder (default .) (DIR)'
 complete -c batchctl -n '__batchctl_in dataset.download' -l download-lineage -d 'Also download every dataset of the job continuation chain'
 complete -c batchctl -n '__batchctl_in dataset.validate' -l format -x -a 'chat completion' -d 'Expected format (default: detected from FILE) (FORMAT)'
+complete -c batchctl -n '__batchctl_in dataset.split' -l max-bytes -x -d 'Largest part, e.g. 500MB or 2GiB (default 1GB, Fireworks\' input limit) (SIZE)'
+complete -c batchctl -n '__batchctl_in dataset.split' -l rows -x -d 'At most N rows per part (N)'
+complete -c batchctl -n '__batchctl_in dataset.split' -l output-dir -x -a '(__fish_complete_directories)' -d 'Where the parts go (default: beside FILE) (DIR)'
 complete -c batchctl -n '__batchctl_in batch-inference-job.create' -l job-id -x -d 'Id of the new job (default: generated) (ID)'
 complete -c batchctl -n '__batchctl_in batch-inference-job.create' -l display-name -x -d 'Human-readable name (NAME)'
 complete -c batchctl -n '__batchctl_in batch-inference-job.create' -s m -l model -x -d 'Model, e.g. accounts/fireworks/models/llama-v3p1-8b-instruct (MODEL)'
@@ -308,6 +321,12 @@ complete -c batchctl -n '__batchctl_in batch-inference-job.wait' -l interval -x 
 complete -c batchctl -n '__batchctl_in batch-inference-job.wait' -l wait-timeout -x -d 'Give up after DURATION (default: no limit; exit 9) (DURATION)'
 complete -c batchctl -n '__batchctl_in batch-inference-job.wait' -l fail-on-row-errors -d 'Exit 10 when the job ended with failed rows'
 complete -c batchctl -n '__batchctl_in batch-inference-job.wait' -l progress-interval -x -d 'Off a terminal, print a progress line at least this often (default 30s) (DURATION)'
+complete -c batchctl -n '__batchctl_in batch-inference-job.results' -l status -x -d 'Only rows with these statuses: succeeded, failed, missing (STATUS,...)'
+complete -c batchctl -n '__batchctl_in batch-inference-job.results' -l with-request -d 'Add each input row\'s body to its line'
+complete -c batchctl -n '__batchctl_in batch-inference-job.results' -l content -d 'Print only the first choice\'s message text, one row per line (newlines as \\n)'
+complete -c batchctl -n '__batchctl_in batch-inference-job.results' -l no-lineage -d 'Read this job\'s output only, not the jobs it continued from'
+complete -c batchctl -n '__batchctl_in batch-inference-job.results' -l follow -d 'On a running job, print rows as they are checkpointed, until it ends'
+complete -c batchctl -n '__batchctl_in batch-inference-job.results' -l fail-on-row-errors -d 'Exit 10 when any row did not succeed'
 complete -c batchctl -n '__batchctl_in server' -l listen -x -d 'Address to listen on (default 127.0.0.1:8700) (HOST:PORT)'
 complete -c batchctl -n '__batchctl_in server' -l data-dir -x -a '(__fish_complete_directories)' -d 'Where datasets and jobs are stored (DIR)'
 complete -c batchctl -n '__batchctl_in server' -l api-key -x -d 'Require this bearer key (KEY)'

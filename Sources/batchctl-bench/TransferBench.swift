@@ -33,9 +33,11 @@ struct ChildRun {
 }
 
 /// Runs `program args` with posix_spawn, its output captured in files under `scratch`, and collects its
-/// resource usage with wait4 so the peak RSS is the child's own.
-func spawnAndWait(_ program: String, _ args: [String], environment: [String: String], scratch: String) throws -> ChildRun {
-    let outPath = scratch + "/child-\(getpid()).out"
+/// resource usage with wait4 so the peak RSS is the child's own. With `stdoutPath` the output goes there and
+/// is left unread (`ChildRun.stdout` is empty), for outputs too large to hold.
+func spawnAndWait(_ program: String, _ args: [String], environment: [String: String], scratch: String,
+                  stdoutPath: String? = nil) throws -> ChildRun {
+    let outPath = stdoutPath ?? scratch + "/child-\(getpid()).out"
     let errPath = scratch + "/child-\(getpid()).err"
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
@@ -57,9 +59,9 @@ func spawnAndWait(_ program: String, _ args: [String], environment: [String: Str
     }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     let exitCode: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-    let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+    let out = stdoutPath != nil ? "" : (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
     let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
-    unlink(outPath)
+    if stdoutPath == nil { unlink(outPath) }
     unlink(errPath)
     return ChildRun(exitCode: exitCode, seconds: seconds, maxRSSKiB: Int(usage.ru_maxrss), stdout: out, stderr: err)
 }

@@ -8,6 +8,8 @@ let benchmarks: [(name: String, summary: String, run: ([String]) throws -> Void)
     ("startup", "batchctl --version and bij get launch time vs curl", runStartupBench),
     ("transfer", "1 GB dataset upload and download through the local gateway vs curl", runTransferBench),
     ("gateway", "GET of a job on a real local gateway under wrk (64 connections)", runGatewayBench),
+    ("split", "dataset split of ~1 GB of chat JSONL vs coreutils split -C", runSplitBench),
+    ("results", "bij results of a 1,000,000-row job: time and peak memory, vs a Python reconcile script", runResultsBench),
 ]
 
 let benchArguments = Array(CommandLine.arguments.dropFirst())

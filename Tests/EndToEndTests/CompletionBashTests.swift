@@ -58,7 +58,7 @@ final class CompletionBashTests: XCTestCase {
 
     func testVerbs() {
         XCTAssertEqual(complete("batchctl bij cr"), ["create"])
-        XCTAssertEqual(complete("batchctl dataset "), ["create", "upload", "get", "list", "update", "delete", "download", "validate"])
+        XCTAssertEqual(complete("batchctl dataset "), ["create", "upload", "get", "list", "update", "delete", "download", "validate", "split"])
         XCTAssertEqual(complete("batchctl update "), ["dataset", "datasets"], "firectl's update dataset")
         XCTAssertEqual(complete("batchctl server "), ["start", "stop", "status"])
         // firectl's order: the verb first, then the noun.

@@ -90,6 +90,8 @@ final class OutputContractTests: XCTestCase {
         json("batch-inference-job list", ["bij", "list"])
         json("batch-inference-job wait", ["bij", "wait", "j1"])
         json("dataset download", ["dataset", "download", "ds1", "--output-dir", dir])
+        json("batch-inference-job results", ["bij", "results", "j1"])
+        json("dataset split", ["dataset", "split", file, "--output-dir", dir + "/parts"], local: false)
         XCTAssertEqual(slow.cli(["dataset", "create", "ds2", input(3), "-q"]).status, 0)
         XCTAssertEqual(slow.cli(["bij", "create", "--job-id", "j2", "-m", "m", "-d", "ds2"]).status, 0)
         json("batch-inference-job cancel", ["bij", "cancel", "j2"], on: slow)

@@ -99,4 +99,19 @@ final class JSONLLineReaderTests: XCTestCase {
             XCTAssertEqual((error as? DatasetReadError)?.errno, EISDIR)
         }
     }
+
+    func testOffsetsPointAtEachLineInTheSource() throws {
+        // A byte order mark, CRLF, blank lines, an overlong line and refills of a small buffer.
+        let text = "\u{FEFF}ab\r\n\n  \ncdef\n" + String(repeating: "z", count: 40) + "\nlast"
+        let bytes = Array(text.utf8)
+        let reader = JSONLLineReader(bytes: bytes, displayName: "t", bufferSize: 16, maxLineBytes: 30)
+        var seen: [(Int, Int, Bool)] = []
+        while let line = try reader.nextLine() { seen.append((line.offset, line.length, line.isTooLong)) }
+        XCTAssertEqual(seen.map(\.0), [3, 11, 16, 57])
+        for (offset, length, tooLong) in seen where !tooLong {
+            XCTAssertNotEqual(bytes[offset], 0x0A)
+            XCTAssertTrue(offset + length == bytes.count || bytes[offset + length] == 0x0A || bytes[offset + length] == 0x0D)
+        }
+        XCTAssertTrue(seen[2].2, "the 40-byte line is too long, at its own offset")
+    }
 }

@@ -11,11 +11,14 @@ public final class Context {
     public let streams: IOStreams
     public let environment: [String: String]
     public let home: String
+    /// What the build knew about itself (main.swift reads it from the binary's stamp).
+    public let stamp: BuildStamp
 
-    public init(invocation: Invocation, streams: IOStreams, environment: [String: String]) {
+    public init(invocation: Invocation, streams: IOStreams, environment: [String: String], stamp: BuildStamp = BuildStamp()) {
         self.invocation = invocation
         self.streams = streams
         self.environment = environment
+        self.stamp = stamp
         self.home = environment["HOME"] ?? NSHomeDirectory()
         let flags = FlagReader(invocation)
         global = GlobalArguments(flags)

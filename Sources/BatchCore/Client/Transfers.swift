@@ -71,8 +71,9 @@ extension GatewayClient {
 
     /// Streams `url` into `temporaryPath` (created, truncated), following redirects and retrying transient
     /// failures from the start. Returns the byte count; throws GatewayError with the HTTP status for an error
-    /// answer (403/404 from an expired URL included).
-    public func download(_ url: String, to temporaryPath: String, progress: @escaping TransferProgress) throws -> Int64 {
+    /// answer (403/404 from an expired URL included). `sync: false` skips the fsync, for scratch copies that
+    /// are read once and removed (`bij results`).
+    public func download(_ url: String, to temporaryPath: String, progress: @escaping TransferProgress, sync: Bool = true) throws -> Int64 {
         let fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw ClientError(FileMessages.describe(FileError("create", temporaryPath, errno: errno))) }
         defer { close(fd) }
@@ -83,7 +84,7 @@ extension GatewayClient {
             }
         })
         guard (200..<300).contains(result.status) else { throw GatewayError(httpStatus: result.status, body: result.body) }
-        guard fsync(fd) == 0 else { throw ClientError(FileMessages.describe(FileError("fsync", temporaryPath, errno: errno))) }
+        guard !sync || fsync(fd) == 0 else { throw ClientError(FileMessages.describe(FileError("fsync", temporaryPath, errno: errno))) }
         return result.streamedBytes
     }
 

@@ -74,6 +74,31 @@ struct CustomIDTable {
         return nil
     }
 
+    /// The entry of `id` (its number in the order ids were entered), if it is there.
+    func find(_ id: UnsafeBufferPointer<UInt8>) -> Int? {
+        let hash = CustomIDTable.hash(id)
+        let mask = slots.count - 1
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        let tag = hash &<< 32
+        return arena.withUnsafeBufferPointer { arena in
+            while true {
+                let stored = slots[slot]
+                if stored == 0 { return nil }
+                if stored & 0xFFFF_FFFF_0000_0000 == tag {
+                    let e = Int(truncatingIfNeeded: stored & 0xFFFF_FFFF) - 1
+                    if Int(lengths[e]) == id.count,
+                       id.count == 0 || memcmpEqual(arena.baseAddress! + offsets[e], id.baseAddress!, id.count) { return e }
+                }
+                slot = (slot &+ 1) & mask
+            }
+        }
+    }
+
+    /// The bytes of entry `e`.
+    func bytes(ofEntry e: Int) -> [UInt8] {
+        Array(arena[offsets[e]..<(offsets[e] + Int(lengths[e]))])
+    }
+
     /// The bytes of a staged id.
     func bytes(of staged: Staged) -> [UInt8] {
         Array(arena[staged.offset..<(staged.offset + staged.length)])

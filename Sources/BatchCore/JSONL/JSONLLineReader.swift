@@ -57,6 +57,9 @@ public final class JSONLLineReader {
         public let isTooLong: Bool
         /// The line's length in bytes (also known when it was too long).
         public let length: Int
+        /// Where the line starts in the source, in bytes from its first byte (a byte order mark included), so a
+        /// reader of the same file can seek back to it (`dataset split`, `bij results`).
+        public let offset: Int
     }
 
     public static let defaultBufferSize = 1 << 20
@@ -184,7 +187,8 @@ public final class JSONLLineReader {
             blankLines += 1
             return nil
         }
-        return Line(number: lineNumber, bytes: bytes, isTooLong: false, length: stop - lineStart)
+        return Line(number: lineNumber, bytes: bytes, isTooLong: false, length: stop - lineStart,
+                    offset: bytesRead - end + lineStart)
     }
 
     @inline(__always) static func isBlank(_ bytes: UnsafeRawBufferPointer) -> Bool {
@@ -241,6 +245,7 @@ public final class JSONLLineReader {
 
     /// Drops the rest of a line longer than `maxLineBytes` without keeping it, and reports it.
     private func skipLongLine() throws(DatasetReadError) -> Line {
+        let offset = bytesRead - end + start
         var length = end - start
         start = 0
         end = 0
@@ -259,6 +264,7 @@ public final class JSONLLineReader {
             try refill()
         }
         lineNumber += 1
-        return Line(number: lineNumber, bytes: UnsafeRawBufferPointer(start: buffer, count: 0), isTooLong: true, length: length)
+        return Line(number: lineNumber, bytes: UnsafeRawBufferPointer(start: buffer, count: 0), isTooLong: true, length: length,
+                    offset: offset)
     }
 }

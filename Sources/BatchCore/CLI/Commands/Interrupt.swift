@@ -97,12 +97,14 @@ public enum Interrupt {
 
     /// The foreground server: blocks until the first signal and returns it. A second signal ends the process
     /// at once, whatever the graceful stop is doing.
-    public static func waitForServerStop() -> Int32 {
+    /// `watching` runs once the signals go to the waiter (e.g. to tell a service manager the server is ready).
+    public static func waitForServerStop(watching: () -> Void = {}) -> Int32 {
         let waiter = DispatchSemaphore(value: 0)
         lock.lock()
         serverWaiter = waiter
         let already = first
         lock.unlock()
+        watching()
         if already == 0 { waiter.wait() }
         let received = first
         // Handled: the graceful stop is the answer, so it does not decide the exit status. A second signal

@@ -1,10 +1,12 @@
 // version, help, completion, man and the hidden id lister behind live completion.
 import BatchAPI
 import BatchClient
+import BatchHTTP
 
 enum MiscCommands {
+    /// The version line; `-o json` (and `jsonl`, on one line) the build's facts as one object.
     static func version(_ c: Context) throws {
-        c.output(BuildInfo.json, text: BuildInfo.line)
+        c.output(BuildInfo.json(c.stamp, https: HTTPClient.httpsAvailability), text: BuildInfo.line(c.stamp))
     }
 
     static func help(_ c: Context) throws {

@@ -14,12 +14,14 @@ public enum Batchctl {
         "dataset.delete": Command(DatasetCommands.delete),
         "dataset.download": Command(DatasetCommands.download),
         "dataset.validate": Command(DatasetCommands.validate),
+        "dataset.split": Command(SplitCommand.split),
         "batch-inference-job.create": Command(JobCommands.create),
         "batch-inference-job.get": Command(JobCommands.get),
         "batch-inference-job.list": Command(JobCommands.list),
         "batch-inference-job.delete": Command(JobCommands.delete),
         "batch-inference-job.cancel": Command(JobCommands.cancel),
         "batch-inference-job.wait": Command(JobCommands.wait),
+        "batch-inference-job.results": Command(ResultsCommands.results),
         "whoami": Command(AccountCommands.whoami),
         "set-api-key": Command(AccountCommands.setAPIKey),
         "server": Command(ServerCommands.foreground),
@@ -36,16 +38,17 @@ public enum Batchctl {
     public static func isImplemented(_ id: String) -> Bool { implementations[id] != nil }
 
     /// Runs one command line and returns the exit status. Nothing here calls exit(): main.swift does.
-    public static func run(arguments: [String], environment: [String: String], streams: IOStreams) -> Int32 {
+    public static func run(arguments: [String], environment: [String: String], streams: IOStreams,
+                           stamp: BuildStamp = BuildStamp()) -> Int32 {
         do {
             let invocation = try Parser.parse(arguments)
-            let context = Context(invocation: invocation, streams: streams, environment: environment)
+            let context = Context(invocation: invocation, streams: streams, environment: environment, stamp: stamp)
             if let topic = invocation.helpTopic {
                 streams.print(Help.text(for: topic), terminator: "")
                 return ExitStatus.success
             }
             if context.global.version {
-                streams.print(BuildInfo.line)
+                try MiscCommands.version(context)
                 return ExitStatus.success
             }
             if let format = context.format, !invocation.command.formats.contains(format) {

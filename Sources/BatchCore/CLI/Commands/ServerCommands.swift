@@ -95,7 +95,12 @@ enum ServerCommands {
         let pid = PidFile(pid: getpid(), url: url, started: Timestamp.now(), account: o.account)
         try? pid.write(o.dataDir)
         c.streams.error("batchctl server: listening on \(url) (data dir \(o.dataDir), backend \(o.backend)\(o.apiKey == nil ? "" : ", API key required"))")
-        let signal = Interrupt.waitForServerStop()
+        // Under systemd (Type=notify) the unit is "started" only now that the port accepts connections and a
+        // SIGTERM would stop the server gracefully (the handlers are in place since main started).
+        let signal = Interrupt.waitForServerStop(watching: {
+            ServiceNotification.notify("READY=1\nSTATUS=listening on \(url)", environment: c.environment)
+        })
+        ServiceNotification.notify("STOPPING=1", environment: c.environment)
         c.streams.error("batchctl server: signal \(signal): finishing requests in flight and checkpointing jobs (a second signal stops at once)")
         server.stop()
         if PidFile.read(o.dataDir)?.pid == getpid() { unlink(PidFile.path(o.dataDir)) }

@@ -4,6 +4,7 @@
 // to check that each reads only flags of its own scope, each as the kind the table declares, and every flag
 // the command declares.
 import BatchAPI
+import BatchClient
 import BatchJSONL
 import BatchServer
 
@@ -252,6 +253,29 @@ struct DatasetDownloadArguments: CommandArguments {
     }
 }
 
+struct DatasetSplitArguments: CommandArguments {
+    /// Fireworks' input limit, 1 GB.
+    static let defaultMaxBytes = 1_000_000_000
+    var maxBytes: Int
+    var rows: Int?
+    /// Nil: beside the file.
+    var outputDir: String?
+
+    init(_ flags: FlagReader) throws {
+        let size = flags.string(.maxBytes)
+        rows = flags.integer(.rows)
+        outputDir = flags.string(.outputDir)
+        maxBytes = Self.defaultMaxBytes
+        if let size {
+            guard let n = ByteSize.parse(size) else {
+                throw CLIError.usage("invalid value '\(size)' for --max-bytes: expected a size like 500MB, 1GB or 2GiB", command: flags.commandPath)
+            }
+            maxBytes = n
+        }
+        if let rows, rows < 1 { throw CLIError.usage("--rows must be at least 1", command: flags.commandPath) }
+    }
+}
+
 /// `dataset list` and `bij list`, as firectl lists: every item by default and with --no-paginate, one page
 /// only when --page-token names it.
 struct ListArguments: CommandArguments {
@@ -420,6 +444,39 @@ struct JobWaitArguments: CommandArguments {
     init(_ flags: FlagReader) {
         interval = flags.duration(.interval) ?? .seconds(5)
         follow = FollowArguments(flags)
+    }
+}
+
+/// `bij results`.
+struct JobResultsArguments: CommandArguments {
+    /// Nil: every status.
+    var statuses: Set<ResultStatus>?
+    var withRequest: Bool
+    var content: Bool
+    var lineage: Bool
+    var follow: Bool
+    var failOnRowErrors: Bool
+
+    init(_ flags: FlagReader) throws {
+        let status = flags.string(.status)
+        withRequest = flags.has(.withRequest)
+        content = flags.has(.content)
+        lineage = !flags.has(.noLineage)
+        follow = flags.has(.follow)
+        failOnRowErrors = flags.has(.failOnRowErrors)
+        if let status {
+            var set = Set<ResultStatus>()
+            for word in status.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !word.isEmpty {
+                guard let s = ResultStatus(rawValue: word) else {
+                    throw CLIError.usage("invalid status '\(word)' for --status: expected succeeded, failed or missing (comma-separated)",
+                                         command: flags.commandPath)
+                }
+                set.insert(s)
+            }
+            if set.isEmpty { throw CLIError.usage("--status needs at least one of succeeded, failed, missing", command: flags.commandPath) }
+            statuses = set
+        }
+        if content, withRequest { throw CLIError.usage("--content prints only the answer text; it cannot add the request (drop --with-request)", command: flags.commandPath) }
     }
 }
 

@@ -104,7 +104,7 @@ public enum Parser {
             }
         }
 
-        let maxPositionals = command.positionals.count
+        let maxPositionals = command.positionals.last?.repeats == true ? Int.max : command.positionals.count
         if positionals.count > maxPositionals {
             throw CLIError.usage("unexpected argument '\(positionals[maxPositionals])' for 'batchctl \(command.path)'",
                                  command: command.path)

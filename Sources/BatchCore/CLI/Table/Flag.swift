@@ -61,6 +61,15 @@ public enum Flag: String, CaseIterable, Sendable {
     case failOnRowErrors = "fail-on-row-errors"
     case progressInterval = "progress-interval"
 
+    // results and split
+    case status
+    case withRequest = "with-request"
+    case content
+    case noLineage = "no-lineage"
+    case follow
+    case maxBytes = "max-bytes"
+    case rows
+
     // server
     case listen
     case dataDir = "data-dir"

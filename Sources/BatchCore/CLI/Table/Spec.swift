@@ -62,8 +62,10 @@ public struct PositionalSpec: Sendable {
     public var required: Bool
     public var doc: String
     public var completion: CompletionKind
-    public init(_ name: String, required: Bool = true, doc: String, completion: CompletionKind = .none) {
-        self.name = name; self.required = required; self.doc = doc; self.completion = completion
+    /// The last positional may take any number of words (`bij results JOB...`; its name carries the dots).
+    public var repeats: Bool
+    public init(_ name: String, required: Bool = true, doc: String, completion: CompletionKind = .none, repeats: Bool = false) {
+        self.name = name; self.required = required; self.doc = doc; self.completion = completion; self.repeats = repeats
     }
 }
 

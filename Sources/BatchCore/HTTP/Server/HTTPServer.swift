@@ -256,12 +256,16 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Blocks until one of `signals` arrives and returns it. The signals' previous dispositions (normally the
     /// default action) are restored afterwards, so a second Ctrl-C during a graceful stop ends the process.
-    public static func waitForSignal(_ signals: [Int32] = [SIGINT, SIGTERM]) -> Int32 {
+    /// `watching` runs once the signals are caught, e.g. to tell a service manager the server is ready: a
+    /// SIGTERM sent right after that must stop the server gracefully, not kill it.
+    public static func waitForSignal(_ signals: [Int32] = [SIGINT, SIGTERM], watching: () -> Void = {}) -> Int32 {
         let received = DispatchSemaphore(value: 0)
         let lock = NSLock()
         var which: Int32 = 0
         var sources: [DispatchSourceSignal] = []
         var previous: [(Int32, __sighandler_t?)] = []
+        // resume() registers a source asynchronously; until then an ignored signal would be lost.
+        let registered = DispatchSemaphore(value: 0)
         for number in signals {
             // Dispatch sees a signal only if its default action (terminate) is disabled.
             previous.append((number, signal(number, SIG_IGN)))
@@ -272,9 +276,12 @@ public final class HTTPServer: @unchecked Sendable {
                 lock.unlock()
                 received.signal()
             }
+            source.setRegistrationHandler { registered.signal() }
             source.resume()
             sources.append(source)
         }
+        for _ in signals { registered.wait() }
+        watching()
         received.wait()
         for source in sources { source.cancel() }
         for (number, handler) in previous { signal(number, handler) }
