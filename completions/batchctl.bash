@@ -3,7 +3,7 @@
 # Install: batchctl completion bash > ~/.local/share/bash-completion/completions/batchctl
 
 # Every spelling of a flag that takes a value: the walk skips the value wherever the flag stands.
-_batchctl_valued=' --account-id -a --api-key --profile -p --server --output -o --timeout --cacert --display-name --format --external-url --filter --order-by --page-size --page-token --limit --wait-timeout --output-dir --max-bytes --rows --job-id --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --download --progress-interval --interval --status --listen --data-dir --openai-account --backend --inference-url --inference-api-key --model-map --concurrency --max-response-bytes --request-timeout --public-url --created-by --min-job-duration --fail-requests '
+_batchctl_valued=' --account-id -a --api-key --profile -p --server --output -o --timeout --cacert --display-name --format --external-url --filter --order-by --page-size --page-token --limit --wait-timeout --output-dir --max-bytes --rows --job-id --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --download --progress-interval --interval --status --listen --data-dir --openai-account --backend --inference-url --inference-api-key --model-map --allow-origin --concurrency --max-response-bytes --request-timeout --public-url --created-by --min-job-duration --fail-requests '
 # Flags that choose the gateway; passed on to `batchctl __complete` so live ids come from the same one.
 _batchctl_connection=' --account-id -a --api-key --profile -p --server --local '
 
@@ -85,8 +85,8 @@ _batchctl_flags() {
         'batch-inference-job.results') flags='--status --with-request --content --no-lineage --follow --fail-on-row-errors --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'whoami') flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'set-api-key') flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
-        'server') flags='--listen --data-dir --api-key --account-id -a --openai-account --backend --inference-url --inference-api-key --model-map --concurrency --fixed-concurrency --max-response-bytes --request-timeout --public-url --created-by --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
-        'server.start') flags='--listen --data-dir --api-key --account-id -a --openai-account --backend --inference-url --inference-api-key --model-map --concurrency --fixed-concurrency --max-response-bytes --request-timeout --public-url --created-by --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'server') flags='--listen --data-dir --api-key --account-id -a --openai-account --backend --inference-url --inference-api-key --model-map --allow-origin --concurrency --fixed-concurrency --max-response-bytes --request-timeout --public-url --created-by --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
+        'server.start') flags='--listen --data-dir --api-key --account-id -a --openai-account --backend --inference-url --inference-api-key --model-map --allow-origin --concurrency --fixed-concurrency --max-response-bytes --request-timeout --public-url --created-by --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'server.stop') flags='--data-dir --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'server.status') flags='--data-dir --account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
         'completion') flags='--account-id -a --api-key --profile -p --server --local --output -o --dry-run --quiet -q --no-color --timeout --cacert --help -h --version' ;;
@@ -156,6 +156,7 @@ _batchctl_flag_value() {
         'server --inference-url') kind='' ;;
         'server --inference-api-key') kind='' ;;
         'server --model-map') kind='' ;;
+        'server --allow-origin') kind='' ;;
         'server --concurrency') kind='' ;;
         'server --max-response-bytes') kind='' ;;
         'server --request-timeout') kind='' ;;
@@ -170,6 +171,7 @@ _batchctl_flag_value() {
         'server.start --inference-url') kind='' ;;
         'server.start --inference-api-key') kind='' ;;
         'server.start --model-map') kind='' ;;
+        'server.start --allow-origin') kind='' ;;
         'server.start --concurrency') kind='' ;;
         'server.start --max-response-bytes') kind='' ;;
         'server.start --request-timeout') kind='' ;;

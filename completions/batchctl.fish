@@ -6,7 +6,7 @@
 # __batchctl_skip (the command and how many words name it), __batchctl_want (a flag still waiting for
 # its value) and __batchctl_pass (the flags that choose the gateway, for `__complete`).
 function __batchctl_state
-    set -l valued --account-id -a --api-key --profile -p --server --output -o --timeout --cacert --display-name --format --external-url --filter --order-by --page-size --page-token --limit --wait-timeout --output-dir --max-bytes --rows --job-id --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --download --progress-interval --interval --status --listen --data-dir --openai-account --backend --inference-url --inference-api-key --model-map --concurrency --max-response-bytes --request-timeout --public-url --created-by --min-job-duration --fail-requests
+    set -l valued --account-id -a --api-key --profile -p --server --output -o --timeout --cacert --display-name --format --external-url --filter --order-by --page-size --page-token --limit --wait-timeout --output-dir --max-bytes --rows --job-id --model -m --input-dataset-id -d --output-dataset-id -x --continue-from --max-tokens --temperature --top-p --top-k --n --extra-body --precision --system-prompt --max-job-duration --input-file --download --progress-interval --interval --status --listen --data-dir --openai-account --backend --inference-url --inference-api-key --model-map --allow-origin --concurrency --max-response-bytes --request-timeout --public-url --created-by --min-job-duration --fail-requests
     set -l connection --account-id -a --api-key --profile -p --server --local
     set -g __batchctl_pos
     set -g __batchctl_pass
@@ -336,6 +336,7 @@ complete -c batchctl -n '__batchctl_in server' -l backend -x -a 'echo openai' -d
 complete -c batchctl -n '__batchctl_in server' -l inference-url -x -d 'OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 (URL[,SETTING...])'
 complete -c batchctl -n '__batchctl_in server' -l inference-api-key -x -d 'Bearer key sent to the inference servers (KEY)'
 complete -c batchctl -n '__batchctl_in server' -l model-map -x -d 'Map a job\'s model to a backend model (FROM=TO)'
+complete -c batchctl -n '__batchctl_in server' -l allow-origin -x -d 'Browser origin allowed to call the API (ORIGIN)'
 complete -c batchctl -n '__batchctl_in server' -l concurrency -x -d 'In-flight requests per inference server at most (default 64) (N)'
 complete -c batchctl -n '__batchctl_in server' -l fixed-concurrency -d 'Keep every server at --concurrency instead of adapting'
 complete -c batchctl -n '__batchctl_in server' -l max-response-bytes -x -d 'Largest inference answer kept (default 32MiB) (BYTES)'
@@ -351,6 +352,7 @@ complete -c batchctl -n '__batchctl_in server.start' -l backend -x -a 'echo open
 complete -c batchctl -n '__batchctl_in server.start' -l inference-url -x -d 'OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 (URL[,SETTING...])'
 complete -c batchctl -n '__batchctl_in server.start' -l inference-api-key -x -d 'Bearer key sent to the inference servers (KEY)'
 complete -c batchctl -n '__batchctl_in server.start' -l model-map -x -d 'Map a job\'s model to a backend model (FROM=TO)'
+complete -c batchctl -n '__batchctl_in server.start' -l allow-origin -x -d 'Browser origin allowed to call the API (ORIGIN)'
 complete -c batchctl -n '__batchctl_in server.start' -l concurrency -x -d 'In-flight requests per inference server at most (default 64) (N)'
 complete -c batchctl -n '__batchctl_in server.start' -l fixed-concurrency -d 'Keep every server at --concurrency instead of adapting'
 complete -c batchctl -n '__batchctl_in server.start' -l max-response-bytes -x -d 'Largest inference answer kept (default 32MiB) (BYTES)'

@@ -10,4 +10,4 @@ let stamp = BuildStamp(commit: String(cString: batchctl_build_commit()), date: S
 let status = Batchctl.run(arguments: Array(CommandLine.arguments.dropFirst()),
                           environment: ProcessInfo.processInfo.environment, streams: streams, stamp: stamp)
 streams.flush()
-exit(status)
+Interrupt.exit(status)

@@ -88,9 +88,10 @@ final class GatewayTests: XCTestCase {
     func testUnknownFieldsBadIdsAndMissingDataset() throws {
         let server = try LocalServer()
         let base = server.url + "/v1/accounts/local"
-        var r = try curl(["-X", "POST", "\(base)/datasets", "-d", #"{"datasetId": "x1", "dataset": {"exampleCount": "1", "foo": 1}}"#, "-w", "\n%{http_code}"])
+        let json = ["-H", "Content-Type: application/json"]
+        var r = try curl(json + ["-X", "POST", "\(base)/datasets", "-d", #"{"datasetId": "x1", "dataset": {"exampleCount": "1", "foo": 1}}"#, "-w", "\n%{http_code}"])
         XCTAssertTrue(r.out.contains(#""code":3"#) && r.out.contains("unknown field \\\"foo\\\"") && r.out.hasSuffix("400"), r.out)
-        r = try curl(["-X", "POST", "\(base)/datasets", "-d", #"{"datasetId": "x2", "dataset": {"userUploaded": {}}}"#])
+        r = try curl(json + ["-X", "POST", "\(base)/datasets", "-d", #"{"datasetId": "x2", "dataset": {"userUploaded": {}}}"#])
         XCTAssertTrue(r.out.contains("example_count is required for uploaded datasets"), r.out)
         r = try curl(["\(base)/datasets/missing", "-w", "\n%{http_code}"])
         XCTAssertTrue(r.out.contains(#""code":5"#) && r.out.hasSuffix("404"), r.out)
@@ -124,10 +125,11 @@ final class GatewayTests: XCTestCase {
         }
         XCTAssertTrue(exchange("GARBAGE\r\n\r\n").hasPrefix("HTTP/1.1 400"))
         XCTAssertTrue(exchange("GET / HTTP/1.1\r\nX-Big: \(String(repeating: "a", count: 100_000))\r\n\r\n").hasPrefix("HTTP/1.1 431"))
-        XCTAssertTrue(exchange("POST /v1/accounts/local/datasets HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").hasPrefix("HTTP/1.1 400"))
+        // (A loopback Host: the gateway refuses names it does not answer to, before it reads a body.)
+        XCTAssertTrue(exchange("POST /v1/accounts/local/datasets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").hasPrefix("HTTP/1.1 400"))
         XCTAssertTrue(exchange("GET /v1/accounts/local/datasets HTTP/1.1\r\n X-Folded: yes\r\n\r\n").hasPrefix("HTTP/1.1 400"))
         // The server still answers a good request.
-        XCTAssertTrue(exchange("GET /v1/accounts/local/datasets HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").hasPrefix("HTTP/1.1 200"))
+        XCTAssertTrue(exchange("GET /v1/accounts/local/datasets HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").hasPrefix("HTTP/1.1 200"))
     }
 
     func testAPIKeyOnEveryRouteAndSignedURLsCannotBeForged() throws {

@@ -106,6 +106,11 @@ final class ScriptedHTTPServer {
         add(["method": method, "path": path], answers, repeatLast)
     }
 
+    /// `on` with the answers as an array (a long script built by a loop).
+    func on(_ method: String, _ path: String, answers: [Answer], repeatLast: Bool = false) {
+        add(["method": method, "path": path], answers, repeatLast)
+    }
+
     /// The same for every path that starts with `prefix`.
     func on(_ method: String, prefix: String, _ answers: Answer..., repeatLast: Bool = false) {
         add(["method": method, "prefix": prefix], answers, repeatLast)

@@ -165,18 +165,44 @@ final class HTTPMalformedRequestTests: XCTestCase {
         XCTAssertTrue(client.isClosedByPeer(), "no request at all: closed after the header timeout, no 408")
     }
 
-    func testConnectionsBeyondTheLimitGet503() throws {
+    /// At the limit, the connection idle longest makes room: a new client is served, the idle one is closed.
+    func testAtTheLimitTheLongestIdleConnectionMakesRoom() throws {
         let held = try (0..<4).map { _ in try RawHTTPClient(port: port) }
         for client in held {
             XCTAssertEqual(try client.sendAndRead("GET / HTTP/1.1\r\nHost: t\r\n\r\n").status, 200)
         }
+        // The workers hand the answered connections back to the reactor; on a loaded machine that takes a moment.
+        let deadline = Date().addingTimeInterval(5)
+        while server.statistics.waiting < 4 && Date() < deadline { usleep(1000) }
         let extra = try RawHTTPClient(port: port)
+        XCTAssertEqual(try extra.sendAndRead("GET / HTTP/1.1\r\nHost: t\r\n\r\n").status, 200)
+        XCTAssertTrue(held[0].isClosedByPeer(), "the longest-idle connection was closed to admit the new one")
+    }
+
+    /// When every connection is busy in a handler, a connection beyond the limit is answered 503 and closed.
+    func testConnectionsBeyondTheLimitGet503WhenAllAreBusy() throws {
+        let release = DispatchSemaphore(value: 0)
+        let entered = DispatchSemaphore(value: 0)
+        var configuration = HTTPServer.Configuration()
+        configuration.maxConnections = 2
+        let busy = HTTPServer(configuration: configuration) { _ in
+            entered.signal()
+            _ = release.wait(timeout: .now() + 10)
+            return .text("done")
+        }
+        let busyPort = try busy.start().port
+        defer { for _ in 0..<2 { release.signal() }; busy.stop(gracePeriod: 1) }
+        let held = try (0..<2).map { _ in try RawHTTPClient(port: busyPort) }
+        for client in held {
+            try client.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            XCTAssertEqual(entered.wait(timeout: .now() + 5), .success)
+        }
+        let extra = try RawHTTPClient(port: busyPort)
         try extra.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
         let response = try extra.readResponse()
         XCTAssertEqual(response.status, 503)
         XCTAssertEqual(try response.json()["code"] as? Int, 14)
         XCTAssertTrue(extra.isClosedByPeer())
-        _ = held
     }
 
     func testPeerVanishingMidResponseDoesNotCrash() throws {

@@ -34,6 +34,9 @@ final class GatewayRoutingTests: XCTestCase {
 
     func send(_ gateway: Gateway, _ method: String, _ target: String, body: String = "",
               headers: HTTPHeaders = [:]) throws -> Answer {
+        var headers = headers
+        // JSON routes take application/json only (a browser's text/plain is refused); send it unless told otherwise.
+        if !body.isEmpty && headers["Content-Type"] == nil { headers["Content-Type"] = "application/json" }
         let response = gateway.handle(try HTTPRequest(method: method, target: target, headers: headers, body: Array(body.utf8)))
         guard case .bytes(let bytes) = response.body else { return Answer(status: response.status.code, body: "<not bytes>") }
         return Answer(status: response.status.code, body: String(decoding: bytes, as: UTF8.self))

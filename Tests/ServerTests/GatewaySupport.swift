@@ -38,6 +38,9 @@ final class InProcessGateway {
 
     @discardableResult
     func send(_ method: String, _ target: String, bytes: [UInt8], headers: HTTPHeaders = [:]) throws -> Answer {
+        var headers = headers
+        // JSON routes take application/json only (a browser's text/plain is refused); send it unless told otherwise.
+        if !bytes.isEmpty && headers["Content-Type"] == nil { headers["Content-Type"] = "application/json" }
         let response = gateway.handle(try HTTPRequest(method: method, target: target, headers: headers, body: bytes))
         switch response.body {
         case .empty: return Answer(status: response.status.code, headers: response.headers, body: [])

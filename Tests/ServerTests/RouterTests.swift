@@ -90,6 +90,10 @@ final class RouterTests: XCTestCase {
         XCTAssertTrue(answer(GatewayError(.failedPrecondition, "busy")) == (400, .failedPrecondition, "busy"))
         let full = FileError("write", "/data/x", errno: ENOSPC)
         XCTAssertTrue(full.isDiskFull)
-        XCTAssertTrue(answer(full) == (500, .internal, full.description))
+        // A full disk is retryable on every route: 503 UNAVAILABLE, never 400 or 500.
+        XCTAssertTrue(answer(full) == (503, .unavailable, Gateway.diskFull.message))
+        XCTAssertTrue(answer(HTTPBodyError.destinationWriteFailed(errno: ENOSPC)).0 == 503)
+        XCTAssertTrue(answer(StoreError.io("save", ENOSPC)).0 == 503)
+        XCTAssertTrue(answer(FileError("write", "/data/x", errno: EIO)).0 == 500)
     }
 }

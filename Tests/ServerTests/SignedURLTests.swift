@@ -54,7 +54,8 @@ final class SignedURLTests: XCTestCase {
         let answer = try local.send("POST", "\(a)/datasets", body: #"{"datasetId":"ds","dataset":{"userUploaded":{},"exampleCount":"2"}}"#)
         XCTAssertEqual(answer.status, 200)
         let minted = try local.send("POST", "\(a)/datasets/ds:getUploadEndpoint", body: #"{"filenameToSize":{"in.jsonl":"5"}}"#,
-                                    headers: ["Host": "evil.example.com"]).json["filenameToSignedUrls"]?["in.jsonl"]?.stringValue ?? ""
+                                    // (A foreign Host is refused outright; a loopback name is let in, and still not used.)
+                                    headers: ["Host": "localhost:9999"]).json["filenameToSignedUrls"]?["in.jsonl"]?.stringValue ?? ""
         XCTAssertTrue(minted.hasPrefix("http://127.0.0.1:8700/storage/"), minted)
     }
 

@@ -161,6 +161,12 @@ public enum EngineError: Error, Equatable, CustomStringConvertible, Sendable {
     case damagedCheckpoint(path: String, reason: String)
     case outputShorterThanCheckpoint(path: String, size: UInt64, checkpointed: UInt64)
 
+    /// ENOSPC / EDQUOT: the disk (or quota) is full.
+    public var isDiskFull: Bool {
+        if case let .io(_, _, code) = self { return code == ENOSPC || code == EDQUOT }
+        return false
+    }
+
     public var description: String {
         switch self {
         case let .invalidModelMapRule(rule): return "invalid model map rule '\(rule)': expected FROM=TO"

@@ -52,6 +52,7 @@ public final class JobRunner: @unchecked Sendable {
     private var pendingRows = 0
     private var committed = JobCounters()
     private var lane: InferencePool.Lane?
+    private var writeError: EngineError?
 
     // Set before the first row is dispatched, read-only afterwards.
     private var finished = CustomIDSet()
@@ -68,6 +69,13 @@ public final class JobRunner: @unchecked Sendable {
         self.spec = spec
         self.pool = pool
         self.options = options
+    }
+
+    /// Why writing the output failed, when it did (a full disk shows as `isDiskFull`): the server tells the
+    /// job's owner what to do about it.
+    public var writeFailure: EngineError? {
+        state.lock(); defer { state.unlock() }
+        return writeError
     }
 
     /// The counters of the rows durable so far.
@@ -480,6 +488,7 @@ public final class JobRunner: @unchecked Sendable {
         } catch {
             state.lock()
             stopLocked(.failed("writing results: \(error)"))
+            if writeError == nil { writeError = error as? EngineError }
             acceptingResults = false
             state.unlock()
         }

@@ -19,6 +19,12 @@ public func checkpointedCounters(inOutputDirectory directory: String) throws -> 
     try OutputStore.Checkpoint.read(path: directory + "/" + OutputFiles.checkpoint)?.counters
 }
 
+/// The durable lengths of the results and error files in an output directory (nil when the job never
+/// committed a row): the bytes past them may be cut and run again after a crash, so readers stop there.
+public func checkpointedLengths(inOutputDirectory directory: String) throws -> (results: UInt64, errors: UInt64)? {
+    try OutputStore.Checkpoint.read(path: directory + "/" + OutputFiles.checkpoint).map { ($0.resultsBytes, $0.errorsBytes) }
+}
+
 /// Owns `BIJOutputSet.jsonl`, `error-data` and `.batchctl-checkpoint.json` in one output directory.
 ///
 /// The checkpoint is the truth: it records how many bytes of each output file are durable, and the counters

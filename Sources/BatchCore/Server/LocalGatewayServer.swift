@@ -29,9 +29,12 @@ public struct ServerOptions: Sendable {
     public var requestTimeout: Double = 600
     public var minJobDuration: Double = 12 * 3600
     public var injectedFault: (status: Int, count: Int)?
+    /// `--allow-origin`: browser origins allowed to call the API (none by default).
+    public var allowedOrigins: [String] = []
     public var quiet = false
     /// `--public-url`: the base of every absolute URL the gateway mints (signed upload and download URLs), for a
-    /// gateway behind a TLS-terminating proxy; nil means the listen address. Never taken from `Host`.
+    /// gateway behind a TLS-terminating proxy; nil means the listen address. Never taken from `Host`. Its host
+    /// is one of the names requests may carry in `Host`.
     public var publicURL: String?
     /// `--created-by`: the identity recorded as `createdBy` on what this gateway creates; nil means
     /// `<account>@localhost`.
@@ -52,6 +55,16 @@ public struct ServerOptions: Sendable {
 
     public static func isLoopback(_ host: String) -> Bool {
         host == "127.0.0.1" || host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+
+    /// The `Host` names requests may carry besides loopback names: the listen address and the public URL's
+    /// host. nil for a wildcard listen address (any name reaches it; an API key is required there).
+    var allowedHosts: Set<String>? {
+        let listen = BrowserGuard.hostName(host.hasPrefix("[") ? host : (host.contains(":") ? "[\(host)]" : host))
+        if listen.isEmpty || listen == "0.0.0.0" || listen == "::" { return nil }
+        var hosts: Set<String> = [listen]
+        if let publicURL, let url = HTTPURL(publicURL) { hosts.insert(BrowserGuard.hostName(url.host)) }
+        return hosts
     }
 
     /// The backend that runs: the one asked for, else openai when an inference URL is given.
@@ -119,7 +132,10 @@ public final class LocalGatewayServer: @unchecked Sendable {
     let scheduler: JobScheduler
     let gateway: Gateway
     let pool: InferencePool
+    let lock: DataDirLock
     var http: HTTPServer?
+    /// Saves again what a full disk refused, every second, until the server stops.
+    private let saver = DispatchSemaphore(value: 0)
 
     public init(options: ServerOptions) throws {
         guard ServerOptions.isLoopback(options.host) || options.apiKey != nil else {
@@ -140,14 +156,25 @@ public final class LocalGatewayServer: @unchecked Sendable {
         }
         self.options = options
         do {
-            try FileManager.default.createDirectory(atPath: options.dataDir, withIntermediateDirectories: true)
+            try Store.makeDirectory(options.dataDir)
+            chmod(options.dataDir, 0o700)
+            lock = try DataDirLock(dataDir: options.dataDir)
+        } catch let busy as DataDirLock.Busy {
+            throw ServerStartError(description: busy.description, isUsage: false)
+        } catch {
+            throw ServerStartError(description: "cannot use data dir \(options.dataDir): \(error)", isUsage: false)
+        }
+        do {
             store = try Store(root: options.dataDir)
         } catch {
             throw ServerStartError(description: "cannot use data dir \(options.dataDir): \(error)", isUsage: false)
         }
         let quiet = options.quiet
         let log: @Sendable (String) -> Void = { line in if !quiet { LocalGatewayServer.logLine(line) } }
+        Reconciliation.run(store, log: log)
         var runner = RunnerOptions()
+        // A stop (cancel, delete, shutdown) waits this long for requests in flight; rows cut off run again.
+        runner.drainTimeout = 2
         do { runner.modelMap = try ModelMap(rules: options.modelMap) } catch {
             throw ServerStartError(description: "\(error)", isUsage: true)
         }
@@ -159,6 +186,8 @@ public final class LocalGatewayServer: @unchecked Sendable {
         config.openAIAccount = options.openAIAccount
         config.minJobDuration = options.minJobDuration
         config.injectedFault = options.injectedFault
+        config.allowedHosts = options.allowedHosts
+        config.allowedOrigins = Set(options.allowedOrigins.map(BrowserGuard.normalizeOrigin))
         config.publicURL = options.publicURL
         config.createdBy = options.createdBy ?? "\(options.account)@localhost"
         do { gateway = try Gateway(config: config, store: store, scheduler: scheduler) } catch {
@@ -204,7 +233,19 @@ public final class LocalGatewayServer: @unchecked Sendable {
     }
 
     static func logLine(_ line: String) {
-        FileHandle.standardError.write(Data("\(Timestamp.now().prefix(23))Z \(line)\n".utf8))
+        writeToStandardError("\(Timestamp.now().prefix(23))Z \(line)\n")
+    }
+
+    /// Best effort: a log on a full disk must not take the server down (FileHandle traps on a failed write).
+    static func writeToStandardError(_ text: String) {
+        var bytes = Array(text.utf8)
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            done += n
+        }
     }
 
     /// Binds, starts the job workers, and returns the address it listens on.
@@ -224,14 +265,26 @@ public final class LocalGatewayServer: @unchecked Sendable {
             LocalGatewayServer.logLine("warning: signed URLs point at \(address), which other machines cannot reach; pass --public-url")
         }
         scheduler.start()
+        let store = self.store, saver = self.saver
+        Thread.detachNewThread {
+            while saver.wait(timeout: .now() + 1) == .timedOut {
+                if store.unsavedCount > 0 { store.saveUnsaved() }
+            }
+        }
         return "http://\(address)"
     }
 
-    /// Stops accepting, lets requests in flight finish, checkpoints running jobs (they resume next start).
+    /// Stops accepting, lets requests in flight finish, checkpoints running jobs (they resume next start), all
+    /// within about 5 seconds; then releases the data dir.
     public func stop() {
-        http?.stop(gracePeriod: 10)
-        scheduler.shutdown()
+        let deadline = Date().addingTimeInterval(4.5)
+        scheduler.beginShutdown()
+        http?.stop(gracePeriod: 1.5)
+        scheduler.waitForShutdown(until: deadline)
         pool.shutdown()
+        saver.signal()
+        store.saveUnsaved()
+        lock.release()
     }
 
     public var jobCount: Int { store.allJobs().count }

@@ -103,6 +103,7 @@ enum DatasetCommands {
     /// Creates dataset `id` (from `staged` when given): create, upload, wait for READY.
     static func createDataset(_ c: Context, id: String, staged: StagedFile?, displayName: String?, format: DatasetFileFormat?,
                               render: Bool) throws -> ResourceName {
+        defer { if let staged, staged.isTemporaryCopy { unlink(staged.path); TemporaryFiles.shared.remove(staged.path) } }
         let client = try c.client()
         let name = ResourceName(account: try c.account(), kind: .dataset, id: id)
         var body: [(String, JSONValue)] = []
@@ -112,7 +113,18 @@ enum DatasetCommands {
         body.append(("exampleCount", .string(String(staged?.rows ?? 0))))
         let wireFormat = format.map { DatasetFormat(name: $0.wireName) } ?? staged?.format
         if let wireFormat, wireFormat != .unspecified { body.append(("format", .string(wireFormat.rawValue))) }
-        let created = try client.send(Endpoints.createDataset(account: name.account, id: id, dataset: .object(body)))
+        let created: JSONValue?
+        do {
+            created = try client.send(Endpoints.createDataset(account: name.account, id: id, dataset: .object(body)))
+        } catch let e as GatewayError where e.httpStatus == 409 && staged != nil {
+            // An earlier run of this command was stopped between the create and the end of its upload: the
+            // dataset is still UPLOADING, so this run uploads into it instead of failing.
+            guard let existing = try client.send(Endpoints.getDataset(name)),
+                  existing["state"]?.stringValue == DatasetState.uploading.rawValue else { throw e }
+            c.streams.note("\(name) exists and is still UPLOADING (an earlier upload was interrupted); uploading into it")
+            try client.send(Endpoints.updateDataset(name, fields: .object([("exampleCount", .string(String(staged?.rows ?? 0)))])))
+            created = existing
+        }
         if let staged {
             try upload(c, name: name, staged: staged)
         }
@@ -131,6 +143,7 @@ enum DatasetCommands {
             throw CLIError.conflict("dataset \(name.id) is READY\(rows); uploading would replace its file (and jobs that read it would no longer match it). Add --force to replace it, or create a new dataset (batchctl dataset create NEW-ID FILE)")
         }
         let staged = try stage(c, file: c.invocation.positional(1)!, validate: args.validate, format: nil)
+        defer { if staged.isTemporaryCopy { unlink(staged.path); TemporaryFiles.shared.remove(staged.path) } }
         try c.client().send(Endpoints.updateDataset(name, fields: .object([
             ("exampleCount", .string(String(staged.rows))), ("format", .string(staged.format.rawValue))])))
         try upload(c, name: name, staged: staged)
@@ -144,6 +157,8 @@ enum DatasetCommands {
         var size: Int64
         var rows: Int
         var format: DatasetFormat
+        /// A copy of stdin in $TMPDIR, removed once uploaded (or on a signal).
+        var isTemporaryCopy = false
     }
 
     /// Checks the file (size against Fireworks' limit, then every row) before anything is sent.
@@ -172,12 +187,12 @@ enum DatasetCommands {
             for w in report.renderedWarnings { c.streams.note("warning: \(w)") }
             c.streams.note("validated \(report.summary)")
             return StagedFile(path: path, fileName: fileName, size: Int64(info.st_size), rows: report.rows,
-                              format: report.format == .completion ? .completion : .chat)
+                              format: report.format == .completion ? .completion : .chat, isTemporaryCopy: file == "-")
         }
         // Without validation the example count still has to be right: count non-blank lines.
         let rows = try countRows(path: path)
         return StagedFile(path: path, fileName: fileName, size: Int64(info.st_size), rows: rows,
-                          format: format.map { DatasetFormat(name: $0.wireName) } ?? .chat)
+                          format: format.map { DatasetFormat(name: $0.wireName) } ?? .chat, isTemporaryCopy: file == "-")
     }
 
     static func countRows(path: String) throws -> Int {

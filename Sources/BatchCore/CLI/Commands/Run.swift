@@ -64,7 +64,8 @@ public enum Batchctl {
             return ExitStatus.success
         } catch {
             let (status, message) = ExitStatus.of(error)
-            if let message { streams.error("batchctl: error: \(message)") }
+            // A failure a signal caused is not news: the signal's own message and status follow.
+            if let message, !Interrupt.hasArrived { streams.error("batchctl: error: \(message)") }
             return status
         }
     }

@@ -37,6 +37,7 @@ enum ServerCommands {
         o.inferenceURLs = args.inferenceURLs
         o.inferenceAPIKey = args.inferenceAPIKey
         o.modelMap = args.modelMap
+        o.allowedOrigins = args.allowedOrigins
         if let n = args.concurrency { o.concurrency = n }
         o.fixedConcurrency = args.fixedConcurrency
         if let bytes = args.maxResponseBytes { o.maxResponseBytes = bytes }
@@ -59,10 +60,7 @@ enum ServerCommands {
 
         func write(_ dataDir: String) throws {
             let json = JSONValue.object([("pid", .int(pid)), ("url", .string(url)), ("started", .string(started)), ("account", .string(account))])
-            let path = PidFile.path(dataDir)
-            let temporary = path + ".tmp"
-            try Data(json.serialized()).write(to: URL(fileURLWithPath: temporary))
-            rename(temporary, path)
+            try AtomicFile.write(json.serialized(), to: PidFile.path(dataDir), mode: 0o600)
         }
 
         static func read(_ dataDir: String) -> PidFile? {
@@ -78,6 +76,14 @@ enum ServerCommands {
         // glibc gives every thread that allocates its own arena; with 64 request threads that alone can
         // double the server's memory. Two arenas cost nothing measurable in speed (see the engine benchmark).
         limitMallocArenas(2)
+        // Datasets, results, the log and the pid file are the user's alone, whatever the API key says.
+        umask(0o077)
+        // Thousands of connections (idle or slow ones included) need descriptors: take what the hard limit allows.
+        var files = rlimit()
+        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &files) == 0, files.rlim_cur < files.rlim_max {
+            files.rlim_cur = files.rlim_max
+            _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &files)
+        }
         let o = try options(c, args)
         try FileSystem.makeDirectories(o.dataDir, flag: "--data-dir")
         let server: LocalGatewayServer
@@ -91,14 +97,13 @@ enum ServerCommands {
         let pid = PidFile(pid: getpid(), url: url, started: Timestamp.now(), account: o.account)
         try? pid.write(o.dataDir)
         c.streams.error("batchctl server: listening on \(url) (data dir \(o.dataDir), backend \(o.effectiveBackend)\(o.inferenceURLs.count > 1 ? " on \(o.inferenceURLs.count) endpoints" : "")\(o.apiKey == nil ? "" : ", API key required"))")
-        Interrupt.disable()
         // Under systemd (Type=notify) the unit is "started" only now that the port accepts connections and a
-        // SIGTERM would stop the server gracefully.
-        let signal = HTTPServer.waitForSignal(watching: {
+        // SIGTERM would stop the server gracefully (the handlers are in place since main started).
+        let signal = Interrupt.waitForServerStop(watching: {
             ServiceNotification.notify("READY=1\nSTATUS=listening on \(url)", environment: c.environment)
         })
         ServiceNotification.notify("STOPPING=1", environment: c.environment)
-        c.streams.error("batchctl server: signal \(signal): finishing requests in flight and checkpointing jobs")
+        c.streams.error("batchctl server: signal \(signal): finishing requests in flight and checkpointing jobs (a second signal stops at once)")
         server.stop()
         if PidFile.read(o.dataDir)?.pid == getpid() { unlink(PidFile.path(o.dataDir)) }
         c.streams.error("batchctl server: stopped")
@@ -159,7 +164,7 @@ enum ServerCommands {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

@@ -494,6 +494,7 @@ struct ServerArguments: CommandArguments {
     var inferenceURLs: [String]
     var inferenceAPIKey: String?
     var modelMap: [String]
+    var allowedOrigins: [String]
     var concurrency: Int?
     var fixedConcurrency: Bool
     var maxResponseBytes: Int?
@@ -516,6 +517,7 @@ struct ServerArguments: CommandArguments {
         inferenceURLs = flags.list(.inferenceURL)
         inferenceAPIKey = flags.string(.inferenceAPIKey)
         modelMap = flags.list(.modelMap)
+        allowedOrigins = flags.list(.allowOrigin)
         concurrency = flags.integer(.concurrency)
         fixedConcurrency = flags.has(.fixedConcurrency)
         let responseLimit = flags.string(.maxResponseBytes)

@@ -107,6 +107,8 @@ public enum CommandTable {
                  longDoc: "For every --inference-url without its own key=."),
         FlagSpec(.modelMap, value: .string, valueName: "FROM=TO", repeatable: true, doc: "Map a job's model to a backend model",
                  longDoc: "Repeatable. By default accounts/*/models/NAME is sent as NAME."),
+        FlagSpec(.allowOrigin, value: .string, valueName: "ORIGIN", repeatable: true, doc: "Browser origin allowed to call the API",
+                 longDoc: "Repeatable, e.g. https://app.example.com. Requests carrying any other Origin are refused (none is allowed by default)."),
         FlagSpec(.concurrency, value: .integer, valueName: "N", doc: "In-flight requests per inference server at most (default 64)",
                  longDoc: "The ceiling of each server's adaptive limit, which starts at the server's own slot count when it reports one (llama.cpp) and otherwise here."),
         FlagSpec(.fixedConcurrency, doc: "Keep every server at --concurrency instead of adapting",

@@ -77,6 +77,7 @@ public enum Flag: String, CaseIterable, Sendable {
     case inferenceURL = "inference-url"
     case inferenceAPIKey = "inference-api-key"
     case modelMap = "model-map"
+    case allowOrigin = "allow-origin"
     case concurrency
     case fixedConcurrency = "fixed-concurrency"
     case maxResponseBytes = "max-response-bytes"

@@ -1,10 +1,12 @@
-// HTTPConnection: one client connection on its own thread, reading requests, calling the handler, writing responses.
+// HTTPConnection: one client connection: its head read by the reactor, its requests served by a worker.
 import Glibc
 
 private let carriageReturn: UInt8 = 0x0D
 private let lineFeed: UInt8 = 0x0A
 
-final class HTTPConnection {
+/// One connection. Between requests it belongs to the reactor (`receiveWaiting`, `waitDeadline`); with a
+/// complete head it belongs to one worker (`serveBuffered`). Never both at once, so it needs no lock.
+final class HTTPConnection: @unchecked Sendable {
     let fd: Int32
     let id: Int
     /// Strong: a connection may outlive `stop()` (a handler stuck past the grace period) and the server with it.
@@ -20,6 +22,19 @@ final class HTTPConnection {
     private var start = 0
     private var end = 0
 
+    /// Requests answered on this connection.
+    private var served = 0
+    /// When the connection last went back to waiting for a head.
+    private(set) var waitingSince: UInt64
+    /// When the first byte of the head being waited for arrived (the first request counts from the accept).
+    private var headStartedAt: UInt64?
+    /// Bytes received from the socket so far, and at the start of the current body: the minimum body rate.
+    private var receivedTotal = 0
+    private var bodyStartedAt: UInt64 = 0
+    private var bodyStartReceived = 0
+    /// Writes that must not block (the reactor's 408).
+    private var sendsWithoutWaiting = false
+
     init(fd: Int32, id: Int, server: HTTPServer, remoteAddress: String, acceptedAt: UInt64) {
         self.fd = fd
         self.id = id
@@ -27,6 +42,7 @@ final class HTTPConnection {
         self.configuration = server.configuration
         self.remoteAddress = remoteAddress
         self.acceptedAt = acceptedAt
+        waitingSince = acceptedAt
         capacity = max(configuration.maxHeaderBytes, configuration.maxRequestLineBytes) + 16 * 1024
         buffer = .allocate(capacity: capacity)
     }
@@ -35,51 +51,138 @@ final class HTTPConnection {
         buffer.deallocate()
     }
 
-    private enum Outcome {
+
+    // MARK: - Waiting for a head (reactor)
+
+    enum WaitRead {
+        /// The head is not complete yet: keep polling.
+        case moreNeeded
+        /// The peer closed (or failed) before a head arrived: close without an answer.
+        case closed
+        /// A complete head, or bytes that can only be refused: a worker takes over.
+        case ready
+    }
+
+    /// Reads what the socket has, without waiting, and says whether a worker can take over.
+    func receiveWaiting() -> WaitRead {
+        if end == capacity && start > 0 {
+            memmove(buffer, buffer + start, end - start)
+            end -= start
+            start = 0
+        }
+        if end < capacity {
+            let received = recv(fd, buffer + end, capacity - end, Int32(MSG_DONTWAIT))
+            if received == 0 { return .closed }
+            if received < 0 {
+                return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? .moreNeeded : .closed
+            }
+            end += received
+            receivedTotal += received
+        }
+        switch bufferedHead() {
+        case .needMore:
+            if headStartedAt == nil && hasPartialHead { headStartedAt = monotonicNanoseconds() }
+            return .moreNeeded
+        case .head, .failed:
+            return .ready
+        }
+    }
+
+    /// Reads what arrives within `milliseconds`; false when nothing did (or the peer closed: the reactor sees it).
+    private func readSoon(milliseconds: Int32) -> Bool {
+        guard end < capacity || start > 0 else { return false }
+        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&descriptor, 1, milliseconds) > 0 else { return false }
+        if end == capacity {
+            memmove(buffer, buffer + start, end - start)
+            end -= start
+            start = 0
+        }
+        let received = recv(fd, buffer + end, capacity - end, Int32(MSG_DONTWAIT))
+        guard received > 0 else { return false }
+        end += received
+        receivedTotal += received
+        return true
+    }
+
+    /// Whether part of a head is buffered (blank lines before a request line do not count).
+    var hasPartialHead: Bool {
+        var position = start
+        while position < end, buffer[position] == carriageReturn || buffer[position] == lineFeed { position += 1 }
+        return position < end
+    }
+
+    /// When the reactor gives up on this connection: the head timeout from the accept (first request) or from
+    /// the head's first byte, else the idle timeout; both shorter under pressure.
+    func waitDeadline(underPressure: Bool) -> UInt64 {
+        let headTimeout = underPressure ? min(configuration.headerReadTimeout, 3 * configuration.pressureTimeout)
+                                        : configuration.headerReadTimeout
+        if served == 0 { return acceptedAt &+ nanoseconds(headTimeout) }
+        if let headStartedAt { return headStartedAt &+ nanoseconds(headTimeout) }
+        let idle = underPressure ? min(configuration.idleTimeout, configuration.pressureTimeout) : configuration.idleTimeout
+        return waitingSince &+ nanoseconds(idle)
+    }
+
+    /// Back to waiting after an answer; bytes of a next request already buffered start its head clock.
+    func startWaiting() {
+        waitingSince = monotonicNanoseconds()
+        headStartedAt = hasPartialHead ? waitingSince : nil
+    }
+
+    /// Writes `response` without waiting (the reactor cannot block): best effort, for short refusals.
+    func sendNow(_ response: HTTPResponse) {
+        sendsWithoutWaiting = true
+        defer { sendsWithoutWaiting = false }
+        let written = write(response, for: nil, close: true)
+        log("-", "-", status: written.status, bytes: written.bytes, startedAt: headStartedAt ?? acceptedAt)
+    }
+
+    // MARK: - Serving (worker)
+
+    enum Outcome {
+        /// Ready for the next request: the reactor waits for its head (unless it is already buffered).
         case keepAlive
         case close
         /// Close after reading what the client still sends, so our answer is not destroyed by a TCP reset.
         case closeAfterDraining
     }
 
-    func run() {
-        setSocketOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
-        setSendTimeout(fd, seconds: configuration.sendTimeout)
-        var isFirst = true
-        var outcome = Outcome.keepAlive
-        while case .keepAlive = outcome {
-            outcome = serveRequest(isFirst: isFirst)
-            isFirst = false
-        }
-        if case .closeAfterDraining = outcome {
-            lingeringClose()
-        }
-        server.connectionFinished(id)
-        close(fd)
-    }
-
-    // MARK: - One request
-
-    private func serveRequest(isFirst: Bool) -> Outcome {
-        let head: HTTPRequestHead
-        let framing: HTTPBodyFraming
-        switch readHead(isFirst: isFirst) {
-        case .closed:
-            return .close
-        case .failed(let error):
-            return answer(error, request: nil, startedAt: monotonicNanoseconds())
-        case .head(let length, let consumed):
+    /// Serves every request whose head is buffered; returns what to do with the connection next.
+    func serveBuffered() -> Outcome {
+        var waitedForNext = false
+        while true {
             let startedAt = monotonicNanoseconds()
-            do {
-                defer { start += consumed }
-                head = try HTTPRequestParser.parseHead(UnsafeBufferPointer(start: buffer + start, count: length))
-                framing = try HTTPRequestParser.framing(of: head)
-            } catch let error as HTTPError {
+            switch bufferedHead() {
+            case .needMore:
+                // A busy keep-alive client sends its next request within a moment: waiting a little for it here
+                // saves two thread hand-overs per request; anything slower goes back to the reactor.
+                // Once per request, so a trickling head cannot keep the worker.
+                if served > 0 && !waitedForNext {
+                    waitedForNext = true
+                    if readSoon(milliseconds: 2) { continue }
+                }
+                return .keepAlive
+            case .failed(let error):
                 return answer(error, request: nil, startedAt: startedAt)
-            } catch {
-                return answer(HTTPError(.badRequest, "malformed request"), request: nil, startedAt: startedAt)
+            case .head(let length, let consumed):
+                let head: HTTPRequestHead
+                let framing: HTTPBodyFraming
+                do {
+                    defer { start += consumed }
+                    head = try HTTPRequestParser.parseHead(UnsafeBufferPointer(start: buffer + start, count: length))
+                    framing = try HTTPRequestParser.framing(of: head)
+                } catch let error as HTTPError {
+                    return answer(error, request: nil, startedAt: startedAt)
+                } catch {
+                    return answer(HTTPError(.badRequest, "malformed request"), request: nil, startedAt: startedAt)
+                }
+                served += 1
+                headStartedAt = nil
+                waitedForNext = false
+                let outcome = serve(head, framing: framing, startedAt: startedAt)
+                guard case .keepAlive = outcome else { return outcome }
+                if hasPartialHead { headStartedAt = monotonicNanoseconds() }
             }
-            return serve(head, framing: framing, startedAt: startedAt)
         }
     }
 
@@ -93,6 +196,8 @@ final class HTTPConnection {
             && head.headers["Expect"].map { asciiCaseInsensitiveEquals($0, "100-continue") } == true
         let body = HTTPRequestBody(connection: self, framing: framing, expectsContinue: expectsContinue)
         defer { body.detach() }
+        bodyStartedAt = monotonicNanoseconds()
+        bodyStartReceived = receivedTotal - (end - start)
 
         let request: HTTPRequest
         do {
@@ -145,6 +250,9 @@ final class HTTPConnection {
             mustClose = true
         }
 
+        // An error answer closes rather than drain a body nobody wants: draining is what lets a client without
+        // credentials hold a worker by trickling bytes.
+        if !body.isComplete && response.status.code >= 400 { mustClose = true }
         let written = write(response, for: request, close: mustClose)
         log(request.method, request.rawPath, status: written.status, bytes: written.bytes, startedAt: startedAt)
         if mustClose || !written.reusable {
@@ -174,58 +282,33 @@ final class HTTPConnection {
 
     private enum HeadResult {
         case head(length: Int, consumed: Int)
-        /// Nothing to answer: the client closed, went idle too long, or the server is stopping.
-        case closed
+        case needMore
         case failed(HTTPError)
     }
 
-    private func readHead(isFirst: Bool) -> HeadResult {
-        // A new connection gets the header timeout from accept; a kept-alive one may idle longer first.
-        var headDeadline: UInt64? = isFirst ? acceptedAt &+ nanoseconds(configuration.headerReadTimeout) : nil
-        let idleDeadline = monotonicNanoseconds() &+ nanoseconds(configuration.idleTimeout)
-        var scanned = 0
-        var requestLineChecked = false
-        while true {
-            if scanned == 0 {
-                // RFC 9112 §2.2: empty lines before a request line are ignored.
-                while start < end, buffer[start] == carriageReturn || buffer[start] == lineFeed { start += 1 }
+    /// Looks at the buffered bytes for a complete head, without reading.
+    private func bufferedHead() -> HeadResult {
+        // RFC 9112 §2.2: empty lines before a request line are ignored.
+        while start < end, buffer[start] == carriageReturn || buffer[start] == lineFeed { start += 1 }
+        let count = end - start
+        guard count > 0 else { return .needMore }
+        if let newline = memchr(buffer + start, Int32(lineFeed), count) {
+            var length = buffer.distance(to: newline.assumingMemoryBound(to: UInt8.self)) - start
+            if length > 0 && buffer[start + length - 1] == carriageReturn { length -= 1 }
+            if length > configuration.maxRequestLineBytes {
+                return .failed(HTTPError(.uriTooLong, "request line longer than \(configuration.maxRequestLineBytes) bytes"))
             }
-            let count = end - start
-            if count > 0 {
-                if headDeadline == nil {
-                    headDeadline = monotonicNanoseconds() &+ nanoseconds(configuration.headerReadTimeout)
-                }
-                if !requestLineChecked {
-                    if let newline = memchr(buffer + start, Int32(lineFeed), count) {
-                        var length = buffer.distance(to: newline.assumingMemoryBound(to: UInt8.self)) - start
-                        if length > 0 && buffer[start + length - 1] == carriageReturn { length -= 1 }
-                        if length > configuration.maxRequestLineBytes {
-                            return .failed(HTTPError(.uriTooLong, "request line longer than \(configuration.maxRequestLineBytes) bytes"))
-                        }
-                        requestLineChecked = true
-                    } else if count > configuration.maxRequestLineBytes {
-                        return .failed(HTTPError(.uriTooLong, "request line longer than \(configuration.maxRequestLineBytes) bytes"))
-                    }
-                }
-                let found = findEndOfHead(from: scanned)
-                if let found, found.length <= configuration.maxHeaderBytes {
-                    return .head(length: found.length, consumed: found.consumed)
-                }
-                if found != nil || count > configuration.maxHeaderBytes {
-                    return .failed(HTTPError(.requestHeaderFieldsTooLarge,
-                                             "request header block larger than \(configuration.maxHeaderBytes) bytes"))
-                }
-                scanned = max(0, count - 2)
-            }
-            do {
-                let received = try fill(deadline: headDeadline ?? idleDeadline, watchStop: count == 0)
-                if received == 0 { return .closed }
-            } catch HTTPIOError.timedOut {
-                return count == 0 ? .closed : .failed(HTTPError(.requestTimeout, "timed out reading the request headers"))
-            } catch {
-                return .closed
-            }
+        } else if count > configuration.maxRequestLineBytes {
+            return .failed(HTTPError(.uriTooLong, "request line longer than \(configuration.maxRequestLineBytes) bytes"))
         }
+        let found = findEndOfHead(from: 0)
+        if let found, found.length <= configuration.maxHeaderBytes {
+            return .head(length: found.length, consumed: found.consumed)
+        }
+        if found != nil || count > configuration.maxHeaderBytes {
+            return .failed(HTTPError(.requestHeaderFieldsTooLarge, "request header block larger than \(configuration.maxHeaderBytes) bytes"))
+        }
+        return .needMore
     }
 
     /// Finds the empty line ending the head, searching from `offset` bytes past `start`.
@@ -267,7 +350,7 @@ final class HTTPConnection {
     private func receive(into pointer: UnsafeMutableRawPointer, count: Int, deadline: UInt64, watchStop: Bool) throws -> Int {
         while true {
             let received = recv(fd, pointer, count, Int32(MSG_DONTWAIT))
-            if received >= 0 { return received }
+            if received >= 0 { receivedTotal += received; return received }
             switch errno {
             case EINTR:
                 continue
@@ -282,19 +365,17 @@ final class HTTPConnection {
     }
 
     private func waitUntilReadable(deadline: UInt64, watchStop: Bool) throws {
-        var descriptors = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
-                           pollfd(fd: server.stopSignalDescriptor, events: Int16(POLLIN), revents: 0)]
+        var descriptors = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
         while true {
             let now = monotonicNanoseconds()
             guard now < deadline else { throw HTTPIOError.timedOut }
             let waitMilliseconds = Int32(min((deadline - now + 999_999) / 1_000_000, 3_600_000))
-            let ready = poll(&descriptors, watchStop ? 2 : 1, waitMilliseconds)
+            let ready = poll(&descriptors, 1, waitMilliseconds)
             if ready < 0 {
                 if errno == EINTR { continue }
                 throw HTTPIOError.failed(errno)
             }
             if ready == 0 { continue }
-            if watchStop && descriptors[1].revents != 0 { throw HTTPIOError.stopping }
             return
         }
     }
@@ -302,7 +383,7 @@ final class HTTPConnection {
     /// Body bytes: first from the look-ahead buffer, then straight from the socket into `pointer`.
     func readBody(into pointer: UnsafeMutableRawPointer, count: Int) throws -> Int {
         if start == end {
-            let deadline = monotonicNanoseconds() &+ nanoseconds(configuration.bodyReadTimeout)
+            let deadline = bodyDeadline()
             // Small reads refill the look-ahead buffer so that a handler reading in tiny pieces stays cheap.
             if count >= 16 * 1024 {
                 return try receive(into: pointer, count: count, deadline: deadline, watchStop: false)
@@ -329,24 +410,19 @@ final class HTTPConnection {
             }
             scanned = end - start
             if scanned > maxLength { throw HTTPIOError.lineTooLong }
-            let deadline = monotonicNanoseconds() &+ nanoseconds(configuration.bodyReadTimeout)
-            if try fill(deadline: deadline, watchStop: false) == 0 { return nil }
+            if try fill(deadline: bodyDeadline(), watchStop: false) == 0 { return nil }
         }
     }
 
-    /// Reads and drops what the client still sends for a short while after we stopped writing, so that the
-    /// kernel does not answer its data with a reset that would destroy our response in flight.
-    private func lingeringClose() {
-        shutdown(fd, Int32(SHUT_WR))
-        let deadline = monotonicNanoseconds() &+ nanoseconds(min(2, configuration.bodyReadTimeout))
-        var discarded = 0
-        start = 0
-        end = 0
-        while discarded < 16 << 20 {
-            guard let count = try? receive(into: buffer, count: capacity, deadline: deadline, watchStop: false),
-                  count > 0 else { break }
-            discarded += count
-        }
+    /// The per-read timeout, or sooner when the body has fallen below the minimum rate after its grace period.
+    private func bodyDeadline() -> UInt64 {
+        let perRead = monotonicNanoseconds() &+ nanoseconds(configuration.bodyReadTimeout)
+        guard configuration.minBodyRate > 0 else { return perRead }
+        let bytes = UInt64(max(0, receivedTotal - bodyStartReceived))
+        let earned = bodyStartedAt &+ nanoseconds(configuration.bodyRateGracePeriod)
+            &+ bytes / UInt64(configuration.minBodyRate) &* 1_000_000_000
+            &+ (bytes % UInt64(configuration.minBodyRate)) &* 1_000_000_000 / UInt64(configuration.minBodyRate)
+        return min(perRead, earned)
     }
 
     // MARK: - Writing
@@ -359,7 +435,7 @@ final class HTTPConnection {
 
     func send(_ pointer: UnsafeRawPointer, _ count: Int, more: Bool) throws {
         var sent = 0
-        let flags = Int32(MSG_NOSIGNAL) | (more ? Int32(MSG_MORE) : 0)
+        let flags = Int32(MSG_NOSIGNAL) | (more ? Int32(MSG_MORE) : 0) | (sendsWithoutWaiting ? Int32(MSG_DONTWAIT) : 0)
         while sent < count {
             let result = Glibc.send(fd, pointer + sent, count - sent, flags)
             if result > 0 {

@@ -82,7 +82,9 @@ public final class HTTPOpenFile: Sendable {
     /// The size when opened; the response's `Content-Length` is based on it.
     public let size: Int
 
-    public init(path: String) throws {
+    /// Opens `path`; with `maxLength`, only its first `maxLength` bytes are served (a file still being
+    /// appended to, of which only a prefix is known to be durable).
+    public init(path: String, maxLength: Int? = nil) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             let code = errno
@@ -90,7 +92,8 @@ public final class HTTPOpenFile: Sendable {
                                                     : HTTPFileError.openFailed(path: path, errno: code)
         }
         do {
-            size = try HTTPOpenFile.regularFileSize(fd, path: path)
+            let actual = try HTTPOpenFile.regularFileSize(fd, path: path)
+            size = maxLength.map { max(0, min($0, actual)) } ?? actual
         } catch {
             close(fd)
             throw error

@@ -34,7 +34,20 @@ extension Gateway {
 
     func listDatasets(_ request: HTTPRequest, _ account: String) throws -> HTTPResponse {
         let query = try ListQuery(request.query, defaultOrder: "name", fields: Gateway.datasetListFields)
-        return Gateway.ok(try query.page(store.datasets(account).map(\.json), itemsKey: "datasets"))
+        // The usual walk (by name or time, a state filter) sorts small objects; anything else reads the whole dataset.
+        let cheap = query.reads(only: Gateway.cheapDatasetFields)
+        return Gateway.ok(try query.page(store.datasets(account), itemsKey: "datasets",
+                                         fields: cheap ? Gateway.listFields : { $0.json }, json: \.json))
+    }
+
+    static let cheapDatasetFields: Set<String> = ["name", "displayName", "createTime", "updateTime", "state", "format", "exampleCount",
+                                                  "sourceJobName"]
+
+    /// The fields a dataset list most often filters and sorts on, without serialising the whole dataset.
+    static func listFields(_ d: Dataset) -> JSONValue {
+        .object([("name", .string(d.name)), ("displayName", .string(d.displayName)), ("createTime", .string(d.createTime ?? "")),
+                 ("updateTime", .string(d.updateTime ?? "")), ("state", .string(d.state.rawValue)), ("format", .string(d.format.rawValue)),
+                 ("exampleCount", .string(String(d.exampleCount))), ("sourceJobName", .string(d.sourceJobName))])
     }
 
     func createDataset(_ request: HTTPRequest, _ account: String) throws -> HTTPResponse {
@@ -93,7 +106,7 @@ extension Gateway {
             d.averageTurnCount = source.averageTurnCount
             d.state = .ready
         }
-        try store.locked {
+        try store.locked(.dataset(account, id), .dataset(account, source?.id ?? id)) {
             if store.dataset(account, id) != nil { throw GatewayError(.alreadyExists, "dataset \"\(name)\" already exists") }
             if let source {
                 let from = store.datasetFilesDir(account, source.id), to = store.datasetFilesDir(account, id)
@@ -120,8 +133,9 @@ extension Gateway {
     func updateDataset(_ request: HTTPRequest, _ account: String, _ id: String) throws -> HTTPResponse {
         let body = try ProtoObject(readJSON(request))
         try body.rejectUnknown(Gateway.mutableDatasetFields + Gateway.outputOnlyDatasetFields + Dataset.sourceMembers)
-        let updated: Dataset = try store.locked {
+        let updated: Dataset = try store.locked(.dataset(account, id)) {
             var d = try dataset(account, id)
+            try requireNoUnfinishedJob(account, id)
             for (key, value) in body.members where !value.isNull {
                 let field = ProtoObject.camelCase(key)
                 if Dataset.sourceMembers.contains(field) {
@@ -161,12 +175,9 @@ extension Gateway {
     }
 
     func deleteDataset(_ account: String, _ id: String) throws -> HTTPResponse {
-        try store.locked {
+        try store.locked(.dataset(account, id)) {
             _ = try dataset(account, id)
-            let name = ResourceName(account: account, kind: .dataset, id: id).description
-            if let user = store.jobs(account).first(where: { !$0.isTerminal && ($0.inputDatasetId == name || $0.outputDatasetId == name) }) {
-                throw GatewayError(.failedPrecondition, "dataset \"\(name)\" is used by unfinished job \"\(user.name)\"")
-            }
+            try requireNoUnfinishedJob(account, id)
             try store.deleteDataset(account, id)
         }
         return Gateway.ok(.object([]))
@@ -174,7 +185,8 @@ extension Gateway {
 
     /// `:upload`: the multipart `file` part streamed to disk, then the dataset is READY with that one file.
     func upload(_ request: HTTPRequest, _ account: String, _ id: String) throws -> HTTPResponse {
-        _ = try dataset(account, id)
+        let before = try dataset(account, id)
+        try requireNoUnfinishedJob(account, id)
         if let length = request.body.contentLength, length > config.directUploadLimit + 64 * 1024 {
             throw GatewayError(.invalidArgument, "file too large for :upload (limit \(config.directUploadLimit) bytes); use :getUploadEndpoint", httpStatus: 413)
         }
@@ -182,30 +194,35 @@ extension Gateway {
             throw GatewayError(.invalidArgument, "expected multipart/form-data with a boundary")
         }
         let dir = store.datasetFilesDir(account, id)
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Store.makeDirectory(dir)
         let temporary = dir + "/.upload-\(UInt32.random(in: 0...UInt32.max))"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw GatewayError(.internal, "cannot store the upload") }
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw FileError("create", temporary, errno: errno) }
         var kept = false
         defer { close(fd); if !kept { unlink(temporary) } }
         let limit = config.directUploadLimit
+        var received = 0
         let (filename, size) = try Multipart.extractFile(field: "file", boundary: boundary, read: { try request.body.readChunk(max: 1 << 20) },
                                                           sink: { bytes in
-            do { try AtomicFile.writeAll(fd, bytes, path: temporary) } catch let e as FileError {
-                throw GatewayError(.internal, "cannot store the upload: \(String(cString: strerror(e.errno)))")
-            }
+            // The cap holds while the body streams (chunked bodies declare no length): nothing past it touches the disk.
+            received += bytes.count
+            if received > limit { throw GatewayError(.invalidArgument, "file too large for :upload (limit \(limit) bytes); use :getUploadEndpoint", httpStatus: 413) }
+            try AtomicFile.writeAll(fd, bytes, path: temporary)
         })
         if size > limit { throw GatewayError(.invalidArgument, "file too large for :upload (limit \(limit) bytes)", httpStatus: 413) }
         let base = (filename as NSString).lastPathComponent
         let name = base.isEmpty ? "input.jsonl" : base
         guard StoreLayout.isSafeFileName(name) else { throw GatewayError(.invalidArgument, "invalid file name \"\(filename)\"") }
         guard size > 0 else { throw GatewayError(.invalidArgument, "the uploaded file is empty") }
-        fsync(fd)
+        guard fsync(fd) == 0 else { throw FileError("fsync", temporary, errno: errno) }
         let statistics = Gateway.statistics(of: [temporary])
-        try store.locked {
+        try store.locked(.dataset(account, id)) {
+            // Compare and set: the same dataset (not deleted and made again meanwhile), still used by no job.
             var d = try dataset(account, id)
+            guard d.createTime == before.createTime else { throw notFound(.dataset, account, id) }
+            try requireNoUnfinishedJob(account, id)
             for old in store.datasetFiles(account, id) where old.name != name { unlink(dir + "/" + old.name) }
-            guard rename(temporary, dir + "/" + name) == 0 else { throw GatewayError(.internal, "cannot store the upload") }
+            guard rename(temporary, dir + "/" + name) == 0 else { throw FileError("rename to", dir + "/" + name, errno: errno) }
             kept = true
             AtomicFile.syncDirectory(dir)
             d.state = DatasetState.ready
@@ -238,6 +255,7 @@ extension Gateway {
 
     func getUploadEndpoint(_ request: HTTPRequest, _ account: String, _ id: String) throws -> HTTPResponse {
         _ = try dataset(account, id)
+        try requireNoUnfinishedJob(account, id)
         let body = try ProtoObject(readJSON(request))
         try body.rejectUnknown(["filenameToSize", "readMask"])
         let mask = try FieldMask(try body.string("readMask") ?? request.queryValue("readMask") ?? "")
@@ -254,8 +272,9 @@ extension Gateway {
         // Each call is a new session: its generation is in every URL it mints, and the previous session's URLs
         // stop working.
         let session = UploadSession(generation: String(UInt64.random(in: 1...UInt64.max)), files: announced)
-        try store.locked {
+        try store.locked(.dataset(account, id)) {
             var d = try dataset(account, id)
+            try requireNoUnfinishedJob(account, id)
             // Uploading again into a READY dataset (`batchctl dataset upload`, as `:upload` may) takes it back to
             // UPLOADING first: signed URLs only ever write a dataset that is UPLOADING, and its files change only
             // at validateUpload.
@@ -275,6 +294,7 @@ extension Gateway {
 
     func validateUpload(_ request: HTTPRequest, _ account: String, _ id: String) throws -> HTTPResponse {
         _ = try readJSON(request)
+        try requireNoUnfinishedJob(account, id)
         guard let session = uploadSession(account, id) else {
             _ = try dataset(account, id)
             throw GatewayError(.failedPrecondition, "no upload to validate: call :getUploadEndpoint first")
@@ -282,8 +302,9 @@ extension Gateway {
         let dir = store.datasetFilesDir(account, id)
         // Counted outside the lock (it reads every byte), then committed only if the session is still the same.
         let statistics = Gateway.statistics(of: session.files.map { dir + "/" + $0.name })
-        try store.locked {
+        try store.locked(.dataset(account, id)) {
             var d = try dataset(account, id)
+            try requireNoUnfinishedJob(account, id)
             guard uploadSession(account, id) == session else {
                 throw GatewayError(.aborted, "the upload of \(d.name) changed while it was being validated; validate again")
             }

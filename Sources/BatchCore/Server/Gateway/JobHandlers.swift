@@ -37,7 +37,21 @@ extension Gateway {
 
     func listJobs(_ request: HTTPRequest, _ account: String) throws -> HTTPResponse {
         let query = try ListQuery(request.query, defaultOrder: "createTime", fields: Gateway.jobListFields)
-        return Gateway.ok(try query.page(store.jobs(account).map(\.json), itemsKey: "batchInferenceJobs"))
+        // The usual walk (by name or time, a state filter) sorts small objects; anything else reads the whole job.
+        let cheap = query.reads(only: Gateway.cheapJobFields)
+        return Gateway.ok(try query.page(store.jobs(account), itemsKey: "batchInferenceJobs",
+                                         fields: cheap ? Gateway.listFields : { $0.json }, json: \.json))
+    }
+
+    static let cheapJobFields: Set<String> = ["name", "displayName", "createTime", "updateTime", "state", "model", "inputDatasetId",
+                                              "outputDatasetId", "continuedFromJobName"]
+
+    /// The fields a job list most often filters and sorts on, without serialising the whole job.
+    static func listFields(_ j: BatchInferenceJob) -> JSONValue {
+        .object([("name", .string(j.name)), ("displayName", .string(j.displayName)), ("createTime", .string(j.createTime ?? "")),
+                 ("updateTime", .string(j.updateTime ?? "")), ("state", .string(j.state.rawValue)), ("model", .string(j.model)),
+                 ("inputDatasetId", .string(j.inputDatasetId)), ("outputDatasetId", .string(j.outputDatasetId)),
+                 ("continuedFromJobName", .string(j.continuedFromJobName))])
     }
 
     func datasetName(_ text: String, _ account: String, field: String) throws -> ResourceName {
@@ -91,12 +105,6 @@ extension Gateway {
         guard !job.model.isEmpty else { throw GatewayError(.invalidArgument, "model is required") }
         guard !job.inputDatasetId.isEmpty else { throw GatewayError(.invalidArgument, "inputDatasetId is required") }
         let input = try datasetName(job.inputDatasetId, account, field: "inputDatasetId")
-        guard let inputDataset = store.dataset(account, input.id) else {
-            throw GatewayError(.notFound, "input dataset \"\(input)\" not found")
-        }
-        guard inputDataset.state == DatasetState.ready else {
-            throw GatewayError(.failedPrecondition, "input dataset \"\(input)\" is \(inputDataset.state), not READY")
-        }
         job.inputDatasetId = input.description
 
         // Unset stays unset (null, as live): the default 24h applies through expireTime only.
@@ -123,15 +131,27 @@ extension Gateway {
         job.waitingOnCapacity = false
         if job.precision == .unspecified { job.precision = .bf16 }
 
-        try store.locked {
+        var output: ResourceName
+        if job.outputDatasetId.isEmpty {
+            var candidate = ResourceName(account: account, kind: .dataset, id: "bij-" + random(8))
+            while store.dataset(account, candidate.id) != nil { candidate.id = "bij-" + random(8) }
+            output = candidate
+        } else {
+            output = try datasetName(job.outputDatasetId, account, field: "outputDatasetId")
+        }
+        guard output != input else { throw GatewayError(.invalidArgument, "outputDatasetId must differ from inputDatasetId") }
+        // Compare and set over the job, its input and its output: an upload cannot replace the input between
+        // the READY check and the job's creation, and two creates cannot claim one output.
+        try store.locked(.job(account, id), .dataset(account, input.id), .dataset(account, output.id)) {
             if store.job(account, id) != nil { throw GatewayError(.alreadyExists, "batch inference job \"\(name)\" already exists") }
-            var output: ResourceName
-            if job.outputDatasetId.isEmpty {
-                var candidate = ResourceName(account: account, kind: .dataset, id: "bij-" + random(8))
-                while store.dataset(account, candidate.id) != nil { candidate.id = "bij-" + random(8) }
-                output = candidate
-            } else {
-                output = try datasetName(job.outputDatasetId, account, field: "outputDatasetId")
+            guard let inputDataset = store.dataset(account, input.id) else {
+                throw GatewayError(.notFound, "input dataset \"\(input)\" not found")
+            }
+            guard inputDataset.state == DatasetState.ready else {
+                throw GatewayError(.failedPrecondition, "input dataset \"\(input)\" is \(inputDataset.state), not READY")
+            }
+            if let user = store.unfinishedJob(using: output.description, account) {
+                throw GatewayError(.failedPrecondition, "output dataset \"\(output)\" is used by unfinished job \"\(user.name)\"")
             }
             if let existing = store.dataset(account, output.id) {
                 guard existing.sourceJobName.isEmpty, store.datasetFiles(account, output.id).isEmpty else {
@@ -157,26 +177,35 @@ extension Gateway {
         return job
     }
 
+    /// One compare-and-set: an ended job goes (its output dataset stays READY), an unfinished one is marked
+    /// DELETING_CLEANING_UP and stopped; the scheduler keeps its rows as a READY dataset and removes it.
     func deleteJob(_ account: String, _ id: String) throws -> HTTPResponse {
-        guard let job = store.job(account, id) else { throw notFound(.batchInferenceJob, account, id) }
-        if job.isTerminal {
-            try store.deleteJob(account, id)
-        } else {
+        let stopping: Bool = try store.locked(.job(account, id)) {
+            guard let job = store.job(account, id) else { throw notFound(.batchInferenceJob, account, id) }
+            if job.isTerminal {
+                store.finalizeOutput(of: job, account)
+                try store.deleteJob(account, id)
+                return false
+            }
             try store.updateJob(account, id) { $0.state = JobState.deletingCleaningUp }
-            scheduler.stop(account: account, id: id)
+            return true
         }
+        if stopping { scheduler.stop(account: account, id: id) }
         return Gateway.ok(.object([]))
     }
 
+    /// One compare-and-set: an ended job refuses; otherwise CANCELLING is saved before the answer, so the
+    /// acknowledged cancel survives a crash.
     func cancelJob(_ account: String, _ id: String) throws -> HTTPResponse {
-        guard let job = store.job(account, id) else { throw notFound(.batchInferenceJob, account, id) }
-        guard !job.isTerminal else {
-            throw GatewayError(.failedPrecondition, "batch inference job \"\(job.name)\" has already ended (\(job.state))")
-        }
-        if job.state != JobState.deletingCleaningUp {
-            try store.updateJob(account, id) { $0.state = JobState.cancelling }
+        let job: BatchInferenceJob = try store.locked(.job(account, id)) {
+            guard let job = store.job(account, id) else { throw notFound(.batchInferenceJob, account, id) }
+            guard !job.isTerminal else {
+                throw GatewayError(.failedPrecondition, "batch inference job \"\(job.name)\" has already ended (\(job.state))")
+            }
+            if job.state == JobState.deletingCleaningUp { return job }
+            return try store.updateJob(account, id) { $0.state = JobState.cancelling } ?? job
         }
         scheduler.stop(account: account, id: id)
-        return Gateway.ok(store.job(account, id)?.json ?? job.json)
+        return Gateway.ok(job.json)
     }
 }

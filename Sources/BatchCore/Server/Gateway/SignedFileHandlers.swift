@@ -89,7 +89,7 @@ extension Gateway {
     }
 
     func saveUploadSession(_ session: UploadSession, _ account: String, _ id: String) throws {
-        try AtomicFile.write(session.json.serialized(), to: uploadSessionPath(account, id))
+        try AtomicFile.write(session.json.serialized(), to: uploadSessionPath(account, id), mode: 0o600)
     }
 
     /// A signed URL for one file: PUT (with the two signed headers) for an upload, GET for a download.
@@ -113,6 +113,10 @@ extension Gateway {
             default: return StorageError(status: 400, code: "InvalidArgument", message: "Invalid argument.", details: e.description).response
             }
         } catch {
+            // A full disk is retryable here as on every route.
+            if Gateway.isDiskFull(error) {
+                return StorageError(status: 503, code: "ServiceUnavailable", message: "Service Unavailable", details: "the gateway's data dir is full").response
+            }
             return StorageError(status: 500, code: "InternalError", message: "Internal error.", details: "\(error)").response
         }
     }
@@ -152,7 +156,10 @@ extension Gateway {
         }
         let path = store.datasetFilesDir(object.account, object.dataset) + "/" + object.file
         let file: HTTPOpenFile
-        do { file = try HTTPOpenFile(path: path) } catch { throw StorageError.noSuchKey(object) }
+        // A running job's output is served up to its checkpoint: the rows past it may be cut and run again.
+        do { file = try HTTPOpenFile(path: path, maxLength: servedLength(object.account, object.dataset, object.file)) } catch {
+            throw StorageError.noSuchKey(object)
+        }
         return .file(file, for: request, headers: ["ETag": Gateway.etag(file.fileDescriptor), "x-goog-generation": generation])
     }
 
@@ -171,6 +178,10 @@ extension Gateway {
         guard d.state == .uploading else {
             throw StorageError.conditionNotMet("dataset \(d.name) is \(d.state.rawValue): its files can no longer be written through a signed URL")
         }
+        // One writer: a dataset an unfinished job reads or writes takes no file from anyone else.
+        do { try requireNoUnfinishedJob(object.account, object.dataset) } catch let e as GatewayError {
+            throw StorageError.conditionNotMet(e.message)
+        }
         guard let session = uploadSession(object.account, object.dataset), session.generation == generation,
               let size = session.size(of: object.file) else {
             throw StorageError.conditionNotMet("this upload URL was replaced by a later getUploadEndpoint call")
@@ -182,7 +193,7 @@ extension Gateway {
     }
 
     private func upload(_ request: HTTPRequest, _ object: StorageObject, generation: String) throws -> HTTPResponse {
-        let size = try store.locked { try uploadPrecondition(object, generation: generation) }
+        let size = try store.locked(.dataset(object.account, object.dataset)) { try uploadPrecondition(object, generation: generation) }
         // The range header is signed, so it says N,N for the announced size; the body must be that long.
         if let length = request.body.contentLength, Int64(length) != size {
             throw StorageError(status: 400, code: Int64(length) > size ? "EntityTooLarge" : "EntityTooSmall",
@@ -190,10 +201,10 @@ extension Gateway {
                                details: "Content-Length \(length), X-Goog-Content-Length-Range \(size),\(size)")
         }
         let dir = store.datasetFilesDir(object.account, object.dataset)
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Store.makeDirectory(dir)
         let temporary = dir + "/.put-\(UInt32.random(in: 0...UInt32.max))"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw StorageError(status: 500, code: "InternalError", message: "Internal error.", details: "cannot store the upload") }
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw FileError("create", temporary, errno: errno) }
         var kept = false
         defer { close(fd); if !kept { unlink(temporary) } }
         let written = try request.body.write(toFileDescriptor: fd, limit: Int(size))
@@ -206,8 +217,8 @@ extension Gateway {
                                details: "cannot store the upload: \(String(cString: strerror(errno)))")
         }
         let etag = Gateway.etag(fd)
-        // Checked again at the commit: another PUT of this URL, a validateUpload or a new session may have come first.
-        try store.locked {
+        // Checked again at the commit: another PUT of this URL, a validateUpload, a new session or a job may have come first.
+        try store.locked(.dataset(object.account, object.dataset)) {
             _ = try uploadPrecondition(object, generation: generation)
             guard var session = uploadSession(object.account, object.dataset) else { throw StorageError.noSuchKey(object) }
             guard rename(temporary, dir + "/" + object.file) == 0 else {

@@ -68,13 +68,20 @@ final class JobScheduler: @unchecked Sendable {
 
     /// Graceful shutdown: running jobs stop at a checkpoint and stay RUNNING, to resume on the next start.
     func shutdown() {
+        beginShutdown()
+        waitForShutdown(until: Date().addingTimeInterval(30))
+    }
+
+    func beginShutdown() {
         lock.lock()
         stopping = true
         let all = Array(runners.values)
         lock.unlock()
         for r in all { r.cancel() }
         for _ in 0..<maxRunningJobs { wake.signal() }
-        let deadline = Date().addingTimeInterval(30)
+    }
+
+    func waitForShutdown(until deadline: Date) {
         while Date() < deadline {
             lock.lock(); let busy = !active.isEmpty; lock.unlock()
             if !busy { break }
@@ -107,35 +114,63 @@ final class JobScheduler: @unchecked Sendable {
     private func update(_ account: String, _ id: String, durable: Bool = true, _ change: (inout BatchInferenceJob) -> Void) -> BatchInferenceJob? {
         do { return try store.updateJob(account, id, durable: durable, change) } catch {
             log("cannot save job \(account)/\(id): \(error)")
-            return store.job(account, id)
+            // The change still shows; the next durable save (or the end of the job) writes it.
+            return (try? store.updateJob(account, id, durable: false, change)) ?? store.job(account, id)
         }
     }
 
-    /// A job stopped before it ran: CANCELLED, or gone when it was being deleted.
+    /// A job stopped before it ran (or found stopped on start): CANCELLED, or gone when it was being deleted.
     private func finishStopped(account: String, id: String) {
         guard let job = store.job(account, id) else { return }
         if job.state == JobState.deletingCleaningUp {
-            try? store.deleteJob(account, id)
+            delete(account, id)
             return
         }
-        finish(account, id, state: JobState.cancelled, status: ResourceStatus(code: "CANCELLED", message: "cancelled before it ran"))
+        finish(account, id, state: JobState.cancelled, status: ResourceStatus(code: "CANCELLED",
+            message: store.checkpointedProgress(of: job, account) == nil ? "cancelled before it ran" : "cancelled; finished rows are kept"))
     }
 
+    /// The end of a deleted job: its rows stay as a READY dataset, then the record goes. Each step is durable
+    /// before the next, so a kill between them is finished by the reconciliation pass.
+    private func delete(_ account: String, _ id: String) {
+        guard let job = store.job(account, id) else { return }
+        store.locked(.job(account, id)) {
+            store.finalizeOutput(of: job, account)
+            do { try store.deleteJob(account, id) } catch { log("cannot delete job \(job.name): \(error)") }
+        }
+        log("\(job.name) deleted")
+    }
+
+    /// Ends a job as one compare-and-set: a job that has already ended keeps its end (terminal states are
+    /// final), a job being deleted is deleted, and the counters are the checkpoint's. The output dataset is
+    /// made READY first, so whoever sees the job ended sees its output complete (and a kill in between only
+    /// resumes a job that has nothing left to do); both are retried until a full disk takes them.
     private func finish(_ account: String, _ id: String, state: JobState, status: ResourceStatus = ResourceStatus()) {
         let now = Timestamp.now()
-        guard let job = update(account, id, { j in
-            j.state = state
-            j.status = status
-            if j.lifecycle == nil { j.lifecycle = JobLifecycle() }
-            j.lifecycle?.endTime = now
-        }) else { return }
-        if let out = ResourceName(job.outputDatasetId, kind: .dataset), var d = store.dataset(account, out.id) {
-            d.state = DatasetState.ready
-            d.exampleCount = Int64(job.jobProgress?.outputRows ?? 0)
-            d.updateTime = now
-            try? store.saveDataset(d, account, out.id)
+        var deleting = false
+        let ended: BatchInferenceJob? = store.locked(.job(account, id)) {
+            guard let current = store.job(account, id), !current.isTerminal else { return nil }
+            if current.state == JobState.deletingCleaningUp { deleting = true; return nil }
+            let checkpointed = store.checkpointedProgress(of: current, account)
+            store.finalizeOutput(of: current, account)
+            return store.updateJobEventually(account, id) { j in
+                if let checkpointed { j.jobProgress = checkpointed }
+                if state == JobState.completed, var p = j.jobProgress { p.percent = 100; j.jobProgress = p }
+                j.state = state
+                j.status = status
+                if j.lifecycle == nil { j.lifecycle = JobLifecycle() }
+                j.lifecycle?.endTime = now
+            }
         }
+        if deleting { delete(account, id); return }
+        guard let job = ended else { return }
         log("\(job.name) ended \(state)\(status.message.isEmpty ? "" : ": \(status.message)")")
+    }
+
+    /// The status of a job the disk stopped: RESOURCE_EXHAUSTED, naming the data dir.
+    private func diskFullStatus() -> ResourceStatus {
+        ResourceStatus(code: "RESOURCE_EXHAUSTED",
+                       message: "the disk holding the data dir \(store.root) is full; finished rows are kept (free space, then continue the job)")
     }
 
     /// The JSONL the engine reads. A dataset of several files (the shards `upload_dataset_shards` sends) is read
@@ -200,7 +235,8 @@ final class JobScheduler: @unchecked Sendable {
             finishStopped(account: account, id: id)
             return
         }
-        if let expire = job.expireTime.flatMap(Timestamp.date(from:)), Date() >= expire, job.state != JobState.running {
+        if let expire = job.expireTime.flatMap(Timestamp.date(from:)), Date() >= expire, job.state != JobState.running,
+           job.state != JobState.writingResults {
             finish(account, id, state: JobState.expired, status: ResourceStatus(code: "DEADLINE_EXCEEDED", message: "the job expired before it ran"))
             return
         }
@@ -303,7 +339,7 @@ final class JobScheduler: @unchecked Sendable {
         let current = store.job(account, id)
         switch outcome {
         case .completed:
-            _ = update(account, id) { $0.state = JobState.writingResults }
+            _ = update(account, id) { if $0.state == JobState.running { $0.state = JobState.writingResults } }
             remember(job.name, JobState.completed, summary)
             finish(account, id, state: JobState.completed, status: ResourceStatus(code: "OK", message: "completed: \(summary)"))
         case .expired:
@@ -311,11 +347,15 @@ final class JobScheduler: @unchecked Sendable {
             finish(account, id, state: JobState.expired, status: ResourceStatus(code: "DEADLINE_EXCEEDED",
                 message: "the job's time window ran out; finished rows are kept (continue the job to run the rest); \(summary)"))
         case .cancelled:
-            if wasStopping { return }  // a graceful shutdown: stays RUNNING and resumes on the next start
-            if current?.state == JobState.deletingCleaningUp { try? store.deleteJob(account, id); log("\(job.name) deleted"); return }
+            if wasStopping, current?.state == JobState.running { return }  // a graceful shutdown: resumes on the next start
+            if current?.state == JobState.deletingCleaningUp { delete(account, id); return }
             remember(job.name, JobState.cancelled, summary)
             finish(account, id, state: JobState.cancelled, status: ResourceStatus(code: "CANCELLED", message: "cancelled; finished rows are kept; \(summary)"))
         case let .failed(message):
+            if runner.writeFailure?.isDiskFull == true {
+                finish(account, id, state: JobState.failed, status: diskFullStatus())
+                return
+            }
             if wasStopping { return }
             finish(account, id, state: JobState.failed, status: ResourceStatus(code: "INTERNAL", message: message))
         }
