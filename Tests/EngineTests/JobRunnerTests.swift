@@ -253,4 +253,20 @@ final class JobRunnerTests: XCTestCase {
         XCTAssertEqual(Set(customIDs(results)).count, 2_000)
         XCTAssertLessThanOrEqual(backend.peak, 8, "never more requests in flight than the pool's concurrency")
     }
+
+    /// A commit whose checkpoint cannot be written (a full disk, here a directory in its way) takes back the
+    /// rows it appended: the files never hold rows the checkpoint does not count, even before a first checkpoint.
+    func testAFailedCommitLeavesNoRowPastTheCheckpoint() throws {
+        try writeLines(chatRows(50), to: directory + "/in.jsonl")
+        let blocker = directory + "/out/" + OutputFiles.checkpoint
+        var first = true
+        let outcome = JobRunner(spec: spec(input: "in.jsonl"), pool: pooled(EchoBackend()), options: fastOptions()).run { _ in
+            // Once the output directory is recovered, before any row: the checkpoint's place is taken.
+            if first { first = false; try? FileManager.default.createDirectory(atPath: blocker + "/in-the-way", withIntermediateDirectories: true) }
+        }
+        guard case let .failed(message) = outcome else { return XCTFail("\(outcome)") }
+        XCTAssertTrue(message.contains("writing results"), message)
+        let size = (try FileManager.default.attributesOfItem(atPath: directory + "/out/BIJOutputSet.jsonl")[.size] as? Int) ?? -1
+        XCTAssertEqual(size, 0, "the rows of the failed commit were cut back off")
+    }
 }

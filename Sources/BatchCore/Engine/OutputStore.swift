@@ -173,7 +173,15 @@ final class OutputStore {
         // After a failed write the files may hold bytes the checkpoint does not know; appending more would
         // make the next checkpoint point into the middle of them.
         if let failure = broken { throw failure }
-        do { try append(results: results, errors: errors, delta: delta) } catch { broken = error; throw error }
+        do { try append(results: results, errors: errors, delta: delta) } catch {
+            broken = error
+            // Cut what this commit wrote back off (truncating needs no space on a full disk), so that the files
+            // hold what the checkpoint says even when no checkpoint was ever written: whoever reads them as
+            // they are (an ended job's output dataset) finds no row twice.
+            _ = ftruncate(resultsFD, off_t(checkpoint.resultsBytes))
+            _ = ftruncate(errorsFD, off_t(checkpoint.errorsBytes))
+            throw error
+        }
     }
 
     private var broken: Error?
